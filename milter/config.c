@@ -1,0 +1,587 @@
+/*
+ * config.c - parse the key/value configuration file into an immutable struct.
+ *
+ * Syntax: one "Name value" pair per line; names are case-insensitive; a '#'
+ * at the start of a line or after white space starts a comment; blank lines
+ * are ignored.  Every option is described once in the option table below,
+ * which drives parsing, defaults (parsed by the same code as the file, so a
+ * default can never be invalid) and config_dump.  An unknown name, a bad
+ * value or an option given twice is an error naming the file and line.
+ */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "util.h"
+
+#define CONFIG_MAX_LINE	8192
+
+enum opt_type {
+	OPT_STRING,		/* any non-empty text */
+	OPT_BOOL,		/* yes/no, true/false, on/off, 1/0 */
+	OPT_UINT,		/* decimal within [min, max] */
+	OPT_SOCKET,		/* libmilter socket spec */
+	OPT_NAMESERVERS,	/* address[:port], ... */
+	OPT_LOGLEVEL,
+	OPT_FACILITY,
+	OPT_HOSTNAME		/* a host name, default: this host's name */
+};
+
+struct opt {
+	const char	*name;
+	enum opt_type	 type;
+	size_t		 offset;
+	const char	*def;		/* default, parsed like a file value; NULL = unset */
+	unsigned	 min, max;	/* OPT_UINT bounds */
+};
+
+#define OFF(f)	offsetof(struct config, f)
+
+static const struct opt opts[] = {
+	{ "Socket",		OPT_SOCKET,	OFF(socket),		"inet:8893@127.0.0.1", 0, 0 },
+	{ "PidFile",		OPT_STRING,	OFF(pidfile),		NULL, 0, 0 },
+	{ "UserID",		OPT_STRING,	OFF(userid),		NULL, 0, 0 },
+	{ "Syslog",		OPT_BOOL,	OFF(syslog),		"no", 0, 0 },
+	{ "SyslogFacility",	OPT_FACILITY,	OFF(syslog_facility),	"mail", 0, 0 },
+	{ "LogLevel",		OPT_LOGLEVEL,	OFF(log_level),		"info", 0, 0 },
+	{ "AuthservID",		OPT_HOSTNAME,	OFF(authserv_id),	NULL, 0, 0 },
+	{ "Nameservers",	OPT_NAMESERVERS, OFF(nameservers),	NULL, 0, 0 },
+	{ "DNSTimeout",		OPT_UINT,	OFF(dns_timeout),	"5", 1, 60 },
+	{ "DNSRetries",		OPT_UINT,	OFF(dns_retries),	"2", 0, 10 },
+};
+
+#define NOPTS	(sizeof(opts) / sizeof(opts[0]))
+
+/* parse_bool - the usual spellings of yes and no */
+static int
+parse_bool(const char *v, bool *out)
+{
+	static const char *yes[] = { "yes", "true", "on", "1" };
+	static const char *no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* parse_uint - a decimal number within bounds */
+static int
+parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
+{
+	unsigned long n;
+	char *end;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return -1;
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* parse_port - 1..65535 */
+static int
+parse_port(const char *v, unsigned *out)
+{
+	return parse_uint(v, 1, 65535, out);
+}
+
+/* valid_hostname - letters, digits, hyphens, dots; RFC 1123 shaped */
+static bool
+valid_hostname(const char *s)
+{
+	size_t label = 0, total = 0;
+
+	if (*s == '\0' || *s == '.')
+		return false;
+	for (; *s != '\0'; s++, total++) {
+		if (*s == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)*s) || *s == '-' || *s == '_') {
+			if (++label > 63)
+				return false;
+		} else
+			return false;
+	}
+	return total <= 253;
+}
+
+/*
+ * config_check_socket - the socket specs libmilter accepts:
+ * inet:PORT[@HOST], inet6:PORT[@HOST], unix:PATH, local:PATH or a bare
+ * absolute PATH.  libmilter itself only fails when it opens the socket; we
+ * check up front so that -n catches the mistake.
+ */
+int
+config_check_socket(const char *spec, char *err, size_t errlen)
+{
+	const char *colon = strchr(spec, ':');
+	char *port, *at;
+	unsigned p;
+	int rc = 0;
+
+	if (spec[0] == '/')
+		return 0;
+	if (colon == NULL) {
+		snprintf(err, errlen, "\"%s\": expected inet:PORT@ADDRESS, inet6:PORT@ADDRESS or unix:PATH", spec);
+		return -1;
+	}
+	if (strncasecmp(spec, "unix:", 5) == 0 || strncasecmp(spec, "local:", 6) == 0) {
+		if (colon[1] != '/') {
+			snprintf(err, errlen, "\"%s\": the socket path must be absolute", spec);
+			return -1;
+		}
+		return 0;
+	}
+	if (strncasecmp(spec, "inet:", 5) != 0 && strncasecmp(spec, "inet6:", 6) != 0) {
+		snprintf(err, errlen, "\"%s\": unknown socket type (use inet, inet6 or unix)", spec);
+		return -1;
+	}
+	port = xstrdup(colon + 1);
+	if ((at = strchr(port, '@')) != NULL) {
+		*at++ = '\0';
+		if (*at == '\0' || (!valid_hostname(at) && strchr(at, ':') == NULL &&
+		    strcmp(at, "*") != 0)) {
+			snprintf(err, errlen, "\"%s\": bad address \"%s\"", spec, at);
+			rc = -1;
+		}
+	}
+	if (rc == 0 && parse_port(port, &p) != 0) {
+		snprintf(err, errlen, "\"%s\": bad port \"%s\" (1-65535)", spec, port);
+		rc = -1;
+	}
+	free(port);
+	return rc;
+}
+
+/*
+ * parse_nameserver - "192.0.2.1", "192.0.2.1:5353", "2001:db8::1",
+ * "[2001:db8::1]:5353".  Only numeric addresses: resolving a name server's
+ * name would need a name server.
+ */
+static int
+parse_nameserver(char *tok, struct nameserver *ns, char *err, size_t errlen)
+{
+	unsigned char tmp[sizeof(struct in6_addr)];
+	char *addr = tok, *port = NULL, *colon;
+
+	if (*tok == '[') {
+		char *close = strchr(tok, ']');
+
+		if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+			snprintf(err, errlen, "bad name server \"%s\"", tok);
+			return -1;
+		}
+		*close = '\0';
+		addr = tok + 1;
+		if (close[1] == ':')
+			port = close + 2;
+	} else if ((colon = strchr(tok, ':')) != NULL && strchr(colon + 1, ':') == NULL) {
+		*colon = '\0';		/* exactly one colon: IPv4:port */
+		port = colon + 1;
+	}
+	if (inet_pton(AF_INET, addr, tmp) != 1 && inet_pton(AF_INET6, addr, tmp) != 1) {
+		snprintf(err, errlen, "name server \"%s\" is not a numeric IPv4 or IPv6 address", addr);
+		return -1;
+	}
+	if (strlen(addr) >= sizeof(ns->addr)) {
+		snprintf(err, errlen, "name server address \"%s\" too long", addr);
+		return -1;
+	}
+	strcpy(ns->addr, addr);
+	ns->port = 53;
+	if (port != NULL && parse_port(port, &ns->port) != 0) {
+		snprintf(err, errlen, "bad port \"%s\" for name server %s", port, addr);
+		return -1;
+	}
+	return 0;
+}
+
+/* parse_nameservers - a list separated by commas and/or blanks */
+static int
+parse_nameservers(const char *v, struct config *c, char *err, size_t errlen)
+{
+	char *copy = xstrdup(v), *save = NULL, *tok;
+	int rc = 0;
+
+	c->n_nameservers = 0;
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+		if (c->n_nameservers == CONFIG_MAX_NAMESERVERS) {
+			snprintf(err, errlen, "more than %d name servers", CONFIG_MAX_NAMESERVERS);
+			rc = -1;
+			break;
+		}
+		if ((rc = parse_nameserver(tok, &c->nameservers[c->n_nameservers], err, errlen)) != 0)
+			break;
+		c->n_nameservers++;
+	}
+	if (rc == 0 && c->n_nameservers == 0) {
+		snprintf(err, errlen, "no name server given");
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+/* opt_set - parse one value into the struct */
+static int
+opt_set(struct config *c, const struct opt *o, const char *v, char *err, size_t errlen)
+{
+	void *field = (char *)c + o->offset;
+	char **sp = field;
+	enum log_level lvl;
+
+	switch (o->type) {
+	case OPT_STRING:
+		break;
+	case OPT_HOSTNAME:
+		if (!valid_hostname(v)) {
+			snprintf(err, errlen, "\"%s\" is not a valid host name", v);
+			return -1;
+		}
+		break;
+	case OPT_SOCKET:
+		if (config_check_socket(v, err, errlen) != 0)
+			return -1;
+		break;
+	case OPT_BOOL:
+		if (parse_bool(v, field) != 0) {
+			snprintf(err, errlen, "\"%s\" is not yes or no", v);
+			return -1;
+		}
+		return 0;
+	case OPT_UINT:
+		if (parse_uint(v, o->min, o->max, field) != 0) {
+			snprintf(err, errlen, "\"%s\" is not a number from %u to %u", v, o->min, o->max);
+			return -1;
+		}
+		return 0;
+	case OPT_LOGLEVEL:
+		if (log_level_parse(v, &lvl) != 0) {
+			snprintf(err, errlen, "\"%s\" is not one of error, warning, info, debug", v);
+			return -1;
+		}
+		*(enum log_level *)field = lvl;
+		return 0;
+	case OPT_FACILITY:
+		if (strcasecmp(v, "mail") != 0 && strcasecmp(v, "daemon") != 0 &&
+		    strcasecmp(v, "user") != 0 &&
+		    !(strncasecmp(v, "local", 5) == 0 && v[5] >= '0' && v[5] <= '7' && v[6] == '\0')) {
+			snprintf(err, errlen, "\"%s\" is not a syslog facility (mail, daemon, user, local0-local7)", v);
+			return -1;
+		}
+		break;
+	case OPT_NAMESERVERS:
+		return parse_nameservers(v, c, err, errlen);
+	}
+	free(*sp);
+	*sp = xstrdup(v);
+	return 0;
+}
+
+/* opt_find - case-insensitive lookup in the option table */
+static const struct opt *
+opt_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++)
+		if (strcasecmp(name, opts[i].name) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+/* config_defaults - a struct holding every default */
+static struct config *
+config_defaults(void)
+{
+	struct config *c = xcalloc(1, sizeof(*c));
+	char err[256], host[256];
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++) {
+		if (opts[i].def != NULL && opt_set(c, &opts[i], opts[i].def, err, sizeof(err)) != 0)
+			log_fatal("built-in default for %s is invalid: %s", opts[i].name, err);
+	}
+	/* AuthservID defaults to this host's name (RFC 8601 §2.5). */
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0' || !valid_hostname(host))
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	c->authserv_id = xstrdup(host);
+	return c;
+}
+
+/* strip_comment - cut at a '#' that starts the line or follows a blank */
+static void
+strip_comment(char *line)
+{
+	char *p;
+
+	for (p = line; *p != '\0'; p++) {
+		if (*p == '#' && (p == line || p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+/* config_parse_file - apply a file's settings on top of the defaults */
+static int
+config_parse_file(struct config *c, const char *path, FILE *fp, char *err, size_t errlen)
+{
+	unsigned seen[NOPTS] = { 0 };
+	char msg[512];
+	char *line = NULL, *name, *value;
+	size_t cap = 0, i;
+	ssize_t n;
+	unsigned lineno = 0;
+	int rc = 0;
+
+	while ((n = getline(&line, &cap, fp)) >= 0) {
+		const struct opt *o;
+
+		lineno++;
+		if (n > CONFIG_MAX_LINE) {
+			snprintf(err, errlen, "%s:%u: line longer than %d bytes", path, lineno, CONFIG_MAX_LINE);
+			rc = -1;
+			break;
+		}
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			snprintf(err, errlen, "%s:%u: NUL byte in line", path, lineno);
+			rc = -1;
+			break;
+		}
+		strip_comment(line);
+		name = str_trim(line);
+		if (*name == '\0')
+			continue;
+		value = name + strcspn(name, " \t");
+		if (*value != '\0')
+			*value++ = '\0';
+		value = str_trim(value);
+		if ((o = opt_find(name)) == NULL) {
+			snprintf(err, errlen, "%s:%u: unknown option \"%s\"", path, lineno, name);
+			rc = -1;
+			break;
+		}
+		i = (size_t)(o - opts);
+		if (seen[i] != 0) {
+			snprintf(err, errlen, "%s:%u: %s given again (first on line %u)",
+			    path, lineno, o->name, seen[i]);
+			rc = -1;
+			break;
+		}
+		seen[i] = lineno;
+		if (*value == '\0') {
+			snprintf(err, errlen, "%s:%u: %s needs a value", path, lineno, o->name);
+			rc = -1;
+			break;
+		}
+		if (opt_set(c, o, value, msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "%s:%u: %s: %s", path, lineno, o->name, msg);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && ferror(fp)) {
+		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	return rc;
+}
+
+/* config_load - defaults, then the file if one is named */
+struct config *
+config_load(const char *path, char *err, size_t errlen)
+{
+	struct config *c = config_defaults();
+	FILE *fp;
+
+	if (path == NULL)
+		return c;
+	c->path = xstrdup(path);
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		config_free(c);
+		return NULL;
+	}
+	if (config_parse_file(c, path, fp, err, errlen) != 0) {
+		fclose(fp);
+		config_free(c);
+		return NULL;
+	}
+	fclose(fp);
+	return c;
+}
+
+/* config_free - release a snapshot nobody references any more */
+void
+config_free(struct config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < NOPTS; i++) {
+		switch (opts[i].type) {
+		case OPT_STRING:
+		case OPT_HOSTNAME:
+		case OPT_SOCKET:
+		case OPT_FACILITY:
+			free(*(char **)((char *)c + opts[i].offset));
+			break;
+		default:
+			break;
+		}
+	}
+	free(c->path);
+	free(c);
+}
+
+/*
+ * The current snapshot and its reference counts.  config_lock guards
+ * current, and the refs of every snapshot; it is held only for pointer and
+ * counter updates.
+ */
+struct snapshot {
+	struct config	*conf;
+	unsigned	 refs;
+	struct snapshot	*next;
+};
+
+static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct snapshot *snapshots;	/* newest first; the head is current */
+
+/* snapshot_reap - free retired snapshots that no one holds (lock held) */
+static void
+snapshot_reap(void)
+{
+	struct snapshot **pp = &snapshots, *s;
+
+	if (*pp == NULL)
+		return;
+	pp = &(*pp)->next;		/* never the current one */
+	while ((s = *pp) != NULL) {
+		if (s->refs == 0) {
+			*pp = s->next;
+			config_free(s->conf);
+			free(s);
+		} else
+			pp = &s->next;
+	}
+}
+
+/* config_install - make c the snapshot new connections get */
+void
+config_install(struct config *c)
+{
+	struct snapshot *s = xcalloc(1, sizeof(*s));
+
+	s->conf = c;
+	pthread_mutex_lock(&config_lock);
+	s->next = snapshots;
+	snapshots = s;
+	snapshot_reap();
+	pthread_mutex_unlock(&config_lock);
+}
+
+/* config_acquire - a counted reference to the current snapshot */
+struct config *
+config_acquire(void)
+{
+	struct config *c = NULL;
+
+	pthread_mutex_lock(&config_lock);
+	if (snapshots != NULL) {
+		snapshots->refs++;
+		c = snapshots->conf;
+	}
+	pthread_mutex_unlock(&config_lock);
+	return c;
+}
+
+/* config_release - drop a reference taken with config_acquire */
+void
+config_release(struct config *c)
+{
+	struct snapshot *s;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&config_lock);
+	for (s = snapshots; s != NULL; s = s->next) {
+		if (s->conf == c) {
+			if (s->refs > 0)
+				s->refs--;
+			break;
+		}
+	}
+	snapshot_reap();
+	pthread_mutex_unlock(&config_lock);
+}
+
+/* config_dump - "Name value" for every option, in table order */
+void
+config_dump(const struct config *c, void (*out)(const char *, void *), void *arg)
+{
+	static const char *levels[] = { "error", "warning", "info", "debug" };
+	struct buf b = BUF_INIT;
+	size_t i, j;
+
+	buf_init(&b, 0);
+	for (i = 0; i < NOPTS; i++) {
+		const void *field = (const char *)c + opts[i].offset;
+
+		buf_reset(&b);
+		buf_printf(&b, "%s ", opts[i].name);
+		switch (opts[i].type) {
+		case OPT_BOOL:
+			buf_puts(&b, *(const bool *)field ? "yes" : "no");
+			break;
+		case OPT_UINT:
+			buf_printf(&b, "%u", *(const unsigned *)field);
+			break;
+		case OPT_LOGLEVEL:
+			buf_puts(&b, levels[*(const enum log_level *)field]);
+			break;
+		case OPT_NAMESERVERS:
+			if (c->n_nameservers == 0)
+				buf_puts(&b, "(system resolv.conf)");
+			for (j = 0; j < c->n_nameservers; j++)
+				buf_printf(&b, strchr(c->nameservers[j].addr, ':') ? "%s[%s]:%u" : "%s%s:%u",
+				    j ? ", " : "", c->nameservers[j].addr, c->nameservers[j].port);
+			break;
+		default:
+			buf_puts(&b, *(char *const *)field ? *(char *const *)field : "(unset)");
+			break;
+		}
+		out(buf_str(&b), arg);
+	}
+	buf_free(&b);
+}

@@ -1,0 +1,293 @@
+/*
+ * main.c - dmarc-milter start-up: options, configuration, socket, privilege
+ * drop, the reload signal thread, and libmilter's main loop.
+ *
+ * Start-up is the only place allowed to die: every message here says what
+ * to fix.  Order matters: the socket is opened before privileges are
+ * dropped (it may be a privileged port or a root-owned directory), we
+ * daemonize before any thread exists, and SIGUSR1 is blocked before
+ * libmilter starts its threads so that only our signal thread receives it.
+ * libmilter itself owns SIGHUP, SIGTERM and SIGINT (they stop smfi_main).
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+#include <libmilter/mfapi.h>
+#include <libpsl.h>
+#include <opendkim/dkim.h>
+#include <openssl/crypto.h>
+#include <spf2/spf.h>
+
+#include "config.h"
+#include "log.h"
+#include "milter.h"
+#include "util.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG	SYSCONFDIR "/dmarc-milter.conf"
+
+static const char *progname = "dmarc-milter";
+
+/* usage - the synopsis, on stderr */
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: %s [-fnV] [-c config] [-p socket]\n"
+	    "  -c FILE   configuration file (default %s)\n"
+	    "  -f        stay in the foreground and log to stderr\n"
+	    "  -n        check the configuration, print the effective settings, and exit\n"
+	    "  -p SOCKET override the Socket option (inet:PORT@ADDR, inet6:PORT@ADDR, unix:PATH)\n"
+	    "  -V        print the version and the versions of the linked libraries\n",
+	    progname, DEFAULT_CONFIG);
+	exit(status);
+}
+
+/* print_versions - ours and every library we link, as seen at run time */
+static void
+print_versions(void)
+{
+	unsigned int mj, mn, pl;
+	int smj, smn, spl;
+	uint32_t dv = dkim_libversion();
+
+	printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+	smfi_version(&mj, &mn, &pl);
+	printf("  libmilter     %u.%u.%u\n", mj, mn, pl);
+	printf("  libopendkim   %u.%u.%u\n", (dv >> 24) & 0xff, (dv >> 16) & 0xff, (dv >> 8) & 0xff);
+	SPF_get_lib_version(&smj, &smn, &spl);
+	printf("  libspf2       %d.%d.%d\n", smj, smn, spl);
+	printf("  ldns          %s\n", ldns_version());
+	printf("  libpsl        %s (system list %s)\n", psl_get_version(),
+	    psl_dist_filename() != NULL && *psl_dist_filename() != '\0' ? psl_dist_filename() : "none");
+	printf("  OpenSSL       %s\n", OpenSSL_version(OPENSSL_VERSION));
+}
+
+/* print_line - config_dump callback */
+static void
+print_line(const char *line, void *arg)
+{
+	(void)arg;
+	printf("%s\n", line);
+}
+
+/* drop_privileges - switch to "user[:group]" */
+static void
+drop_privileges(const char *spec)
+{
+	char *user = xstrdup(spec), *group = strchr(user, ':');
+	struct passwd *pw;
+	struct group *gr;
+	gid_t gid;
+
+	if (group != NULL)
+		*group++ = '\0';
+	if ((pw = getpwnam(user)) == NULL)
+		log_fatal("UserID: no such user \"%s\"", user);
+	gid = pw->pw_gid;
+	if (group != NULL) {
+		if ((gr = getgrnam(group)) == NULL)
+			log_fatal("UserID: no such group \"%s\"", group);
+		gid = gr->gr_gid;
+	}
+	if (getuid() != 0 && geteuid() != 0) {
+		if (getuid() != pw->pw_uid)
+			log_fatal("UserID %s: only root can switch users", spec);
+		free(user);
+		return;
+	}
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0)
+		log_fatal("UserID %s: cannot switch: %s", spec, strerror(errno));
+	if (setuid(0) == 0)
+		log_fatal("UserID %s: could regain root after dropping it", spec);
+	log_info("running as user %s (uid %lu, gid %lu)", user,
+	    (unsigned long)pw->pw_uid, (unsigned long)gid);
+	free(user);
+}
+
+/* write_pidfile - our pid, for init scripts */
+static void
+write_pidfile(const char *path)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL)
+		log_fatal("PidFile %s: cannot create: %s", path, strerror(errno));
+	fprintf(fp, "%ld\n", (long)getpid());
+	if (fclose(fp) != 0)
+		log_fatal("PidFile %s: cannot write: %s", path, strerror(errno));
+}
+
+static const char *config_path;	/* the file to reload on SIGUSR1 */
+
+/*
+ * reload - SIGUSR1: read the configuration again.  A bad file is refused and
+ * the running one stays in force.  Options that need the socket or the user
+ * again cannot change without a restart; we say so.
+ */
+static void
+reload(void)
+{
+	struct config *old = config_acquire(), *c;
+	char err[1024];
+
+	if ((c = config_load(config_path, err, sizeof(err))) == NULL) {
+		log_err("reload refused, configuration unchanged: %s", err);
+		config_release(old);
+		return;
+	}
+	if (strcmp(c->socket, old->socket) != 0)
+		log_warn("reload: Socket changed; it takes effect only after a restart");
+	if ((c->userid == NULL) != (old->userid == NULL) ||
+	    (c->userid != NULL && strcmp(c->userid, old->userid) != 0))
+		log_warn("reload: UserID changed; it takes effect only after a restart");
+	log_set_level(c->log_level);
+	config_release(old);
+	config_install(c);
+	log_info("configuration reloaded from %s", config_path != NULL ? config_path : "built-in defaults");
+}
+
+/* signal_thread - waits for SIGUSR1, which every other thread blocks */
+static void *
+signal_thread(void *arg)
+{
+	sigset_t *set = arg;
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1)
+			reload();
+	}
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static sigset_t usr1;
+	struct config *conf;
+	const char *socket_override = NULL;
+	char *pidfile = NULL;
+	bool foreground = false, check_only = false, explicit_config = false;
+	char err[1024];
+	pthread_t tid;
+	int ch, rc;
+
+	if ((progname = strrchr(argv[0], '/')) != NULL)
+		progname++;
+	else
+		progname = argv[0];
+	log_init("dmarc-milter");
+	config_path = DEFAULT_CONFIG;
+
+	while ((ch = getopt(argc, argv, "c:fhnp:V")) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			explicit_config = true;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'h':
+			usage(0);
+		case 'n':
+			check_only = true;
+			break;
+		case 'p':
+			socket_override = optarg;
+			break;
+		case 'V':
+			print_versions();
+			return 0;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(EX_USAGE);
+
+	/* Without -c, a missing default file means: run on built-in defaults. */
+	if (!explicit_config && access(config_path, F_OK) != 0 && errno == ENOENT)
+		config_path = NULL;
+	if ((conf = config_load(config_path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		return EX_CONFIG;
+	}
+	if (socket_override != NULL) {
+		if (config_check_socket(socket_override, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: -p: %s\n", progname, err);
+			config_free(conf);
+			return EX_USAGE;
+		}
+		free(conf->socket);
+		conf->socket = xstrdup(socket_override);
+	}
+	if (check_only) {
+		printf("# %s: configuration OK\n", config_path != NULL ? config_path : "built-in defaults");
+		config_dump(conf, print_line, NULL);
+		config_free(conf);
+		return 0;
+	}
+
+	log_set_level(conf->log_level);
+	log_set_stderr(foreground);
+	if (conf->syslog && log_set_syslog(true, conf->syslog_facility) != 0)
+		log_fatal("SyslogFacility %s: unknown facility", conf->syslog_facility);
+
+	signal(SIGPIPE, SIG_IGN);
+	if (milter_register() != 0)
+		log_fatal("smfi_register failed");
+	if (smfi_setconn(conf->socket) != MI_SUCCESS)
+		log_fatal("Socket %s: not usable", conf->socket);
+	if (smfi_opensocket(true) != MI_SUCCESS)
+		log_fatal("Socket %s: cannot listen (in use, or no permission?)", conf->socket);
+
+	if (!foreground && daemon(0, 0) != 0)
+		log_fatal("cannot become a daemon: %s", strerror(errno));
+	if (conf->pidfile != NULL) {
+		/* our own copy: a reload may free this snapshot */
+		pidfile = xstrdup(conf->pidfile);
+		write_pidfile(pidfile);
+	}
+	if (conf->userid != NULL)
+		drop_privileges(conf->userid);
+	else if (geteuid() == 0)
+		log_warn("running as root: set UserID to run unprivileged");
+
+	/* Block SIGUSR1 before any thread exists; only signal_thread takes it. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	config_install(conf);
+	if (pthread_create(&tid, NULL, signal_thread, &usr1) != 0)
+		log_fatal("cannot start the signal thread");
+	pthread_detach(tid);
+
+	log_info("%s %s starting: config %s, socket %s", PACKAGE_NAME, PACKAGE_VERSION,
+	    config_path != NULL ? config_path : "(built-in defaults)", conf->socket);
+	rc = smfi_main();
+	log_info("stopping");
+	if (pidfile != NULL && unlink(pidfile) != 0)
+		log_warn("PidFile %s: cannot remove: %s", pidfile, strerror(errno));
+	free(pidfile);
+	return rc == MI_SUCCESS ? 0 : 1;
+}

@@ -1,0 +1,10 @@
+/*
+ * milter.h - the libmilter callbacks.  The only file besides main.c that
+ * includes <libmilter/mfapi.h>.
+ */
+#ifndef DM_MILTER_H
+#define DM_MILTER_H
+
+int	milter_register(void);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * session.h - what the MTA told us about one connection and its messages.
+ *
+ * The milter callbacks copy the MTA's words in here and nothing more; the
+ * evaluation reads them.  Nothing here knows libmilter.
+ */
+#ifndef DM_SESSION_H
+#define DM_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+/* Hard caps on what one message may make us keep (a hostile peer's input). */
+#define SESSION_MAX_HEADERS	1000
+#define SESSION_MAX_HEADER_BYTES	(1024u * 1024)	/* all header fields together */
+#define SESSION_MAX_RCPTS	1000
+
+struct header {
+	char	*name;
+	char	*value;
+};
+
+struct message {
+	char		*mail_from;	/* envelope sender without <> ("" = null sender) */
+	char		**rcpts;	/* envelope recipients without <> */
+	size_t		 n_rcpts;
+	struct header	*headers;	/* in the order received */
+	size_t		 n_headers;
+	size_t		 header_bytes;
+	bool		 headers_truncated;	/* a cap was hit */
+	char		*queue_id;	/* MTA queue id, from macro "i" */
+	char		*auth_authen;	/* SMTP AUTH login, when the client authenticated */
+	size_t		 body_bytes;
+};
+
+struct session {
+	struct config	*conf;		/* snapshot held for the whole connection */
+	char		*client_host;	/* name the MTA gave, possibly "[addr]" */
+	char		 client_addr[64];	/* numeric, "" when not IP (e.g. local) */
+	int		 client_family;	/* AF_INET, AF_INET6 or AF_UNSPEC */
+	char		*helo;
+	unsigned long	 n_messages;
+	struct message	 msg;
+};
+
+struct session	*session_new(struct config *);
+void		 session_free(struct session *);
+void		 session_reset_message(struct session *);
+void		 session_set_helo(struct session *, const char *);
+void		 session_set_mail_from(struct session *, const char *);
+int		 session_add_rcpt(struct session *, const char *);
+int		 session_add_header(struct session *, const char *, const char *);
+char		*session_strip_angles(const char *);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * util.c - allocation wrappers and ASCII string helpers.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+/* xmalloc - malloc that dies on exhaustion */
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		log_fatal("out of memory allocating %zu bytes", n);
+	return p;
+}
+
+/* xcalloc - calloc that dies on exhaustion or overflow */
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+	if (p == NULL)
+		log_fatal("out of memory allocating %zu x %zu bytes", nmemb, size);
+	return p;
+}
+
+/* xrealloc - realloc that dies on exhaustion */
+void *
+xrealloc(void *old, size_t n)
+{
+	void *p = realloc(old, n ? n : 1);
+
+	if (p == NULL)
+		log_fatal("out of memory reallocating %zu bytes", n);
+	return p;
+}
+
+/* xstrdup - strdup that dies on exhaustion */
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+/* xstrndup - copy at most n bytes of s, always terminated */
+char *
+xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* xasprintf - formatted allocation that dies on exhaustion */
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		log_fatal("out of memory formatting a string");
+	return p;
+}
+
+/* ascii_tolower - locale-independent tolower */
+char
+ascii_tolower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* ascii_lowercase - lowercase ASCII letters in place */
+void
+ascii_lowercase(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = ascii_tolower(*s);
+}
+
+/* ascii_strcaseeq - case-insensitive ASCII equality */
+bool
+ascii_strcaseeq(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++)
+		if (ascii_tolower(*a) != ascii_tolower(*b))
+			return false;
+	return *a == *b;
+}
+
+/* ascii_strncaseeq - case-insensitive ASCII equality of at most n bytes */
+bool
+ascii_strncaseeq(const char *a, const char *b, size_t n)
+{
+	for (; n > 0; a++, b++, n--) {
+		if (ascii_tolower(*a) != ascii_tolower(*b))
+			return false;
+		if (*a == '\0')
+			return true;
+	}
+	return true;
+}
+
+/* str_trim - strip leading and trailing blanks in place */
+char *
+str_trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}

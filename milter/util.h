@@ -1,0 +1,29 @@
+/*
+ * util.h - allocation that never returns NULL, and small string helpers.
+ *
+ * Allocation failure is fatal (log_fatal), so no caller carries an OOM
+ * branch; this follows Postfix's mymalloc and OpenSMTPD's xmalloc.
+ */
+#ifndef DM_UTIL_H
+#define DM_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* ASCII-only case helpers; the locale must never change what a domain is. */
+char	 ascii_tolower(char);
+void	 ascii_lowercase(char *);
+bool	 ascii_strcaseeq(const char *, const char *);
+bool	 ascii_strncaseeq(const char *, const char *, size_t);
+
+/* Trim leading and trailing white space in place; returns the start. */
+char	*str_trim(char *);
+
+#endif
