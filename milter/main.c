@@ -135,6 +135,26 @@ write_pidfile(const char *path)
 }
 
 static const char *config_path;	/* the file to reload on SIGUSR1 */
+static const char *socket_override;	/* -p, applied to every load */
+
+/* load_config - the file (or defaults) plus the command-line overrides */
+static struct config *
+load_config(char *err, size_t errlen)
+{
+	struct config *c = config_load(config_path, err, errlen);
+	char perr[512];
+
+	if (c == NULL || socket_override == NULL)
+		return c;
+	if (config_check_socket(socket_override, perr, sizeof(perr)) != 0) {
+		snprintf(err, errlen, "-p: %s", perr);
+		config_free(c);
+		return NULL;
+	}
+	free(c->socket);
+	c->socket = xstrdup(socket_override);
+	return c;
+}
 
 /*
  * reload - SIGUSR1: read the configuration again.  A bad file is refused and
@@ -147,7 +167,7 @@ reload(void)
 	struct config *old = config_acquire(), *c;
 	char err[1024];
 
-	if ((c = config_load(config_path, err, sizeof(err))) == NULL) {
+	if ((c = load_config(err, sizeof(err))) == NULL) {
 		log_err("reload refused, configuration unchanged: %s", err);
 		config_release(old);
 		return;
@@ -183,8 +203,8 @@ int
 main(int argc, char **argv)
 {
 	static sigset_t usr1;
+	sigset_t blocked;
 	struct config *conf;
-	const char *socket_override = NULL;
 	char *pidfile = NULL;
 	bool foreground = false, check_only = false, explicit_config = false;
 	char err[1024];
@@ -228,18 +248,9 @@ main(int argc, char **argv)
 	/* Without -c, a missing default file means: run on built-in defaults. */
 	if (!explicit_config && access(config_path, F_OK) != 0 && errno == ENOENT)
 		config_path = NULL;
-	if ((conf = config_load(config_path, err, sizeof(err))) == NULL) {
+	if ((conf = load_config(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s: %s\n", progname, err);
 		return EX_CONFIG;
-	}
-	if (socket_override != NULL) {
-		if (config_check_socket(socket_override, err, sizeof(err)) != 0) {
-			fprintf(stderr, "%s: -p: %s\n", progname, err);
-			config_free(conf);
-			return EX_USAGE;
-		}
-		free(conf->socket);
-		conf->socket = xstrdup(socket_override);
 	}
 	if (check_only) {
 		printf("# %s: configuration OK\n", config_path != NULL ? config_path : "built-in defaults");
@@ -273,10 +284,18 @@ main(int argc, char **argv)
 	else if (geteuid() == 0)
 		log_warn("running as root: set UserID to run unprivileged");
 
-	/* Block SIGUSR1 before any thread exists; only signal_thread takes it. */
+	/*
+	 * Block our signal and libmilter's before any thread exists: libmilter's
+	 * own signal thread sigwaits for SIGHUP/SIGTERM/SIGINT, ours for
+	 * SIGUSR1; no other thread may take them with the default action.
+	 */
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	blocked = usr1;
+	sigaddset(&blocked, SIGHUP);
+	sigaddset(&blocked, SIGTERM);
+	sigaddset(&blocked, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 	config_install(conf);
 	if (pthread_create(&tid, NULL, signal_thread, &usr1) != 0)
 		log_fatal("cannot start the signal thread");

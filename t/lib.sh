@@ -1,0 +1,307 @@
+# t/lib.sh - shared code for the integration tests (sourced, POSIX sh + bash).
+#
+# Gives TAP output (ok, is, like, done_testing), a private temporary
+# directory that is removed at exit, free loopback ports, and starters for
+# the real components: nsd serving t/zones, the built dmarc-milter, and a
+# private Postfix instance.  Everything started here is stopped at exit,
+# also when a test fails or is interrupted.
+
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+MILTER="$top_builddir/milter/dmarc-milter"
+
+T_N=0
+T_FAILED=0
+T_PIDS=""
+T_POSTFIX=""
+
+# ok COND-EXIT-STATUS NAME: record one test case
+ok() {
+	T_N=$((T_N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $T_N - $2"
+	else
+		echo "not ok $T_N - $2"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+# is GOT WANT NAME
+is() {
+	if [ "$1" = "$2" ]; then ok 0 "$3"; else
+		ok 1 "$3"; echo "#   got:      '$1'"; echo "#   expected: '$2'"; fi
+}
+
+# like GOT EXTENDED-REGEX NAME
+like() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then ok 0 "$3"; else
+		ok 1 "$3"; echo "#   got:      '$(printf '%s' "$1" | head -c 2000)'"; echo "#   expected: /$2/"; fi
+}
+
+# unlike GOT EXTENDED-REGEX NAME
+unlike() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		ok 1 "$3"; echo "#   got:      '$(printf '%s' "$1" | head -c 2000)'"; echo "#   must not match: /$2/"; else ok 0 "$3"; fi
+}
+
+diag() { echo "# $*"; }
+
+# bail REASON: the test world could not be set up; fail loudly, never skip
+bail() {
+	echo "Bail out! $*"
+	exit 1
+}
+
+done_testing() {
+	echo "1..$T_N"
+	[ "$T_FAILED" -eq 0 ]
+}
+
+# need_root: the real servers need root (nsd binds, Postfix drops to its user)
+need_root() {
+	[ "$(id -u)" -eq 0 ] || bail "this test starts nsd and Postfix and must run as root (see README)"
+}
+
+# cleanup: stop what we started, remove the temp dir
+cleanup() {
+	rc=$?
+	if [ -n "$T_POSTFIX" ]; then
+		postfix -c "$T_POSTFIX" stop >/dev/null 2>&1
+		i=0
+		while [ -f "$T_DIR/postfix/queue/pid/master.pid" ] && [ $i -lt 50 ]; do
+			sleep 0.1; i=$((i + 1)); done
+	fi
+	for p in $T_PIDS; do kill "$p" 2>/dev/null; done
+	for p in $T_PIDS; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	[ -n "${T_KEEP:-}" ] && echo "# kept $T_DIR" || rm -rf "$T_DIR"
+	exit $rc
+}
+
+T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/dmarc-milter-test.XXXXXX") || bail "mktemp failed"
+chmod 755 "$T_DIR"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port: an unused TCP and UDP port on 127.0.0.1
+free_port() {
+	p=$(( 20000 + ($$ * 7 + T_N * 13 + $(date +%N | sed 's/^0*//;s/^$/0/') ) % 30000 ))
+	while ss -Htuln "( sport = :$p )" 2>/dev/null | grep -q .; do
+		p=$((p + 1))
+		[ $p -gt 60000 ] && p=20000
+	done
+	echo $p
+}
+
+# wait_listen PORT [TCP|UDP]: until something listens there (10 s at most)
+wait_listen() {
+	flag=-Htln
+	[ "${2:-TCP}" = UDP ] && flag=-Huln
+	i=0
+	while ! ss $flag "( sport = :$1 )" 2>/dev/null | grep -q .; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# start_nsd: nsd on 127.0.0.1:$NSD_PORT serving every zone in t/zones;
+# a zone named in T_BROKEN_ZONES is configured with a file that does not
+# load, so nsd answers SERVFAIL for it.
+start_nsd() {
+	NSD_PORT=$(free_port)
+	d="$T_DIR/nsd"
+	mkdir -p "$d"
+	cat > "$d/nsd.conf" <<NSDCONF
+server:
+	ip-address: 127.0.0.1
+	port: $NSD_PORT
+	username: ""
+	chroot: ""
+	zonesdir: "$d"
+	zonelistfile: "$d/zone.list"
+	xfrdfile: "$d/xfrd.state"
+	xfrdir: "$d"
+	pidfile: "$d/nsd.pid"
+	database: ""
+	logfile: "$d/nsd.log"
+	server-count: 1
+	verbosity: 1
+	hide-version: yes
+	refuse-any: no
+remote-control:
+	control-enable: no
+NSDCONF
+	for z in "$top_srcdir"/t/zones/*.zone; do
+		name=$(basename "$z" .zone)
+		cp "$z" "$d/$name.zone"
+		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s.zone"\n' "$name" "$name" >> "$d/nsd.conf"
+	done
+	for name in ${T_BROKEN_ZONES:-}; do
+		printf 'this is not a zone file\n' > "$d/$name.zone"
+		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s.zone"\n' "$name" "$name" >> "$d/nsd.conf"
+	done
+	nsd-checkconf "$d/nsd.conf" >/dev/null 2>&1 || bail "nsd.conf is invalid: $(nsd-checkconf "$d/nsd.conf" 2>&1)"
+	nsd -d -c "$d/nsd.conf" > "$d/stderr" 2>&1 &
+	T_PIDS="$T_PIDS $!"
+	NSD_PID=$!
+	wait_listen "$NSD_PORT" UDP || bail "nsd did not start: $(cat "$d/stderr" "$d/nsd.log" 2>/dev/null)"
+	# It listens before every zone is loaded: wait until a known name answers.
+	i=0
+	until drill -p "$NSD_PORT" @127.0.0.1 SOA example.com 2>/dev/null | grep -q 'rcode: NOERROR'; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && bail "nsd does not answer for example.com: $(cat "$d/nsd.log")"
+		sleep 0.1
+	done
+	NAMESERVER="127.0.0.1:$NSD_PORT"
+}
+
+# start_milter CONFIG [ARGS...]: dmarc-milter in the foreground on a free
+# port ($MILTER_PORT), logging to $T_DIR/milter.log
+start_milter() {
+	conf=$1; shift
+	MILTER_PORT=$(free_port)
+	MILTER_SOCKET="inet:$MILTER_PORT@127.0.0.1"
+	"$MILTER" -f -c "$conf" -p "$MILTER_SOCKET" "$@" >> "$T_DIR/milter.log" 2>&1 &
+	MILTER_PID=$!
+	T_PIDS="$T_PIDS $MILTER_PID"
+	wait_listen "$MILTER_PORT" || bail "dmarc-milter did not start: $(cat "$T_DIR/milter.log")"
+}
+
+# stop_milter: SIGTERM and wait
+stop_milter() {
+	kill "$MILTER_PID" 2>/dev/null
+	i=0
+	while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	wait "$MILTER_PID" 2>/dev/null
+}
+
+# milter_conf FILE [LINES...]: a config pointing at nsd, plus extra lines
+milter_conf() {
+	f=$1; shift
+	{
+		echo "# written by $(basename "$0")"
+		[ -n "${NAMESERVER:-}" ] && echo "Nameservers $NAMESERVER"
+		echo "AuthservID mx.test.example"
+		echo "LogLevel debug"
+		for l in "$@"; do echo "$l"; done
+	} > "$f"
+}
+
+# start_postfix: a private Postfix: own config and queue directories under
+# $T_DIR, smtpd on 127.0.0.1:$SMTP_PORT, smtpd_milters = $MILTER_SOCKET
+# (when set), final delivery into the maildir $MAILDIR for any address at
+# dest.test.  It shares nothing with a Postfix the machine may run.
+start_postfix() {
+	SMTP_PORT=$(free_port)
+	pf="$T_DIR/postfix"
+	mkdir -p "$pf/conf" "$pf/queue" "$pf/data" "$pf/mail"
+	chown postfix "$pf/data" "$pf/mail"
+	MAILDIR="$pf/mail/maildir"
+	cat > "$pf/conf/main.cf" <<MAINCF
+compatibility_level = 3.6
+queue_directory = $pf/queue
+data_directory = $pf/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.test.example
+mydomain = test.example
+myorigin = \$myhostname
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mydestination =
+mynetworks = 127.0.0.0/8
+relay_domains =
+alias_maps =
+alias_database =
+biff = no
+smtputf8_enable = no
+smtpd_banner = \$myhostname ESMTP
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+virtual_mailbox_domains = dest.test
+virtual_mailbox_base = $pf/mail
+virtual_mailbox_maps = static:maildir/
+virtual_uid_maps = static:$(id -u postfix)
+virtual_gid_maps = static:$(id -g postfix)
+maillog_file = $pf/maillog
+maillog_file_prefixes = $pf
+smtpd_milters = ${MILTER_SOCKET:+inet:127.0.0.1:$MILTER_PORT}
+non_smtpd_milters =
+milter_default_action = ${POSTFIX_MILTER_DEFAULT_ACTION:-accept}
+milter_connect_timeout = 5s
+milter_command_timeout = 10s
+MAINCF
+	cat > "$pf/conf/master.cf" <<MASTERCF
+127.0.0.1:$SMTP_PORT inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+proxywrite unix - - n - 1 proxymap
+smtp      unix  - - n - - smtp
+relay     unix  - - n - - smtp
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+local     unix  - n n - - local
+virtual   unix  - n n - - virtual
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+MASTERCF
+	postfix -c "$pf/conf" check > "$pf/check.log" 2>&1 ||
+		bail "postfix check failed: $(cat "$pf/check.log")"
+	postfix -c "$pf/conf" start > "$pf/start.log" 2>&1 ||
+		bail "postfix did not start: $(cat "$pf/start.log" "$pf/maillog" 2>/dev/null)"
+	T_POSTFIX="$pf/conf"
+	wait_listen "$SMTP_PORT" || bail "Postfix smtpd does not listen: $(cat "$pf/maillog" 2>/dev/null)"
+}
+
+# postfix_set NAME=VALUE...: change main.cf and reload
+postfix_set() {
+	postconf -c "$T_POSTFIX" -e "$@" && postfix -c "$T_POSTFIX" reload >/dev/null 2>&1
+	sleep 1
+}
+
+# send_mail FILE FROM TO [SWAKS ARGS...]: submit through the private
+# Postfix; prints swaks' transcript
+send_mail() {
+	f=$1 from=$2 to=$3; shift 3
+	swaks --server "127.0.0.1:$SMTP_PORT" --helo client.example.net --from "$from" \
+		--to "$to" --data "@$f" --timeout 30 "$@" 2>&1
+}
+
+# wait_delivered N: until N messages are in the maildir (20 s at most)
+wait_delivered() {
+	i=0
+	while [ "$(ls "$MAILDIR/new" 2>/dev/null | wc -l)" -lt "$1" ]; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# miltertest_run SCRIPT [NAME=VALUE...]: run a miltertest Lua script
+# against $MILTER_SOCKET; prints its output, returns its status
+miltertest_run() {
+	s=$1; shift
+	defs="-D socket=$MILTER_SOCKET"
+	for kv in "$@"; do defs="$defs -D $kv"; done
+	# shellcheck disable=SC2086
+	miltertest $defs -s "$top_srcdir/t/miltertest/$s" 2>&1
+}
