@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "hostlist.h"
 #include "util.h"
 
 #define CONFIG_MAX_LINE	8192
@@ -36,7 +37,10 @@ enum opt_type {
 	OPT_NAMESERVERS,	/* address[:port], ... */
 	OPT_LOGLEVEL,
 	OPT_FACILITY,
-	OPT_HOSTNAME		/* a host name, default: this host's name */
+	OPT_HOSTNAME,		/* a host name, default: this host's name */
+	OPT_HOSTLIST,		/* addresses, networks, host names, or /file */
+	OPT_WORDLIST,		/* domains or authserv-ids, lowercased */
+	OPT_ENUM		/* one of the words in choices, stored as its index */
 };
 
 struct opt {
@@ -45,21 +49,46 @@ struct opt {
 	size_t		 offset;
 	const char	*def;		/* default, parsed like a file value; NULL = unset */
 	unsigned	 min, max;	/* OPT_UINT bounds */
+	const char	*choices;	/* OPT_ENUM: "a|b|c" */
 };
 
 #define OFF(f)	offsetof(struct config, f)
 
 static const struct opt opts[] = {
-	{ "Socket",		OPT_SOCKET,	OFF(socket),		"inet:8893@127.0.0.1", 0, 0 },
-	{ "PidFile",		OPT_STRING,	OFF(pidfile),		NULL, 0, 0 },
-	{ "UserID",		OPT_STRING,	OFF(userid),		NULL, 0, 0 },
-	{ "Syslog",		OPT_BOOL,	OFF(syslog),		"no", 0, 0 },
-	{ "SyslogFacility",	OPT_FACILITY,	OFF(syslog_facility),	"mail", 0, 0 },
-	{ "LogLevel",		OPT_LOGLEVEL,	OFF(log_level),		"info", 0, 0 },
-	{ "AuthservID",		OPT_HOSTNAME,	OFF(authserv_id),	NULL, 0, 0 },
-	{ "Nameservers",	OPT_NAMESERVERS, OFF(nameservers),	NULL, 0, 0 },
-	{ "DNSTimeout",		OPT_UINT,	OFF(dns_timeout),	"5", 1, 60 },
-	{ "DNSRetries",		OPT_UINT,	OFF(dns_retries),	"2", 0, 10 },
+	/* daemon */
+	{ "Socket",		OPT_SOCKET,	OFF(socket),		"inet:8893@127.0.0.1", 0, 0, NULL },
+	{ "PidFile",		OPT_STRING,	OFF(pidfile),		NULL, 0, 0, NULL },
+	{ "UserID",		OPT_STRING,	OFF(userid),		NULL, 0, 0, NULL },
+	{ "Syslog",		OPT_BOOL,	OFF(syslog),		"no", 0, 0, NULL },
+	{ "SyslogFacility",	OPT_FACILITY,	OFF(syslog_facility),	"mail", 0, 0, NULL },
+	{ "LogLevel",		OPT_LOGLEVEL,	OFF(log_level),		"info", 0, 0, NULL },
+	/* identity */
+	{ "AuthservID",		OPT_HOSTNAME,	OFF(authserv_id),	NULL, 0, 0, NULL },
+	/* DNS */
+	{ "Nameservers",	OPT_NAMESERVERS, OFF(nameservers),	NULL, 0, 0, NULL },
+	{ "DNSTimeout",		OPT_UINT,	OFF(dns_timeout),	"5", 1, 60, NULL },
+	{ "DNSRetries",		OPT_UINT,	OFF(dns_retries),	"2", 0, 10, NULL },
+	{ "DNSCacheSize",	OPT_UINT,	OFF(dns_cache_size),	"10000", 0, 10000000, NULL },
+	/* DMARC policy */
+	{ "DMARCRules",		OPT_ENUM,	OFF(rules),		"rfc7489", 0, 0, "rfc7489|rfc9989" },
+	{ "RejectFailures",	OPT_BOOL,	OFF(reject_failures),	"no", 0, 0, NULL },
+	{ "HoldQuarantinedMessages", OPT_BOOL,	OFF(hold_quarantined),	"no", 0, 0, NULL },
+	{ "TemporaryFailures",	OPT_ENUM,	OFF(temp_failures),	"accept", 0, 0, "accept|tempfail" },
+	{ "RequiredHeaders",	OPT_BOOL,	OFF(required_headers),	"no", 0, 0, NULL },
+	{ "RejectMultiValueFrom", OPT_BOOL,	OFF(reject_multi_from),	"no", 0, 0, NULL },
+	{ "PublicSuffixList",	OPT_STRING,	OFF(psl_file),		DEFAULT_PSL_FILE, 0, 0, NULL },
+	{ "SamplingSeed",	OPT_UINT,	OFF(sampling_seed),	"0", 0, 4294967295u, NULL },
+	/* who is skipped or trusted */
+	{ "IgnoreHosts",	OPT_HOSTLIST,	OFF(ignore_hosts),	"127.0.0.0/8, ::1", 0, 0, NULL },
+	{ "IgnoreAuthenticatedClients", OPT_BOOL, OFF(ignore_auth),	"no", 0, 0, NULL },
+	{ "IgnoreMailFrom",	OPT_WORDLIST,	OFF(ignore_mail_from),	NULL, 0, 0, NULL },
+	{ "TrustedHosts",	OPT_HOSTLIST,	OFF(trusted_hosts),	NULL, 0, 0, NULL },
+	{ "TrustedAuthservIDs",	OPT_WORDLIST,	OFF(trusted_authserv_ids), NULL, 0, 0, NULL },
+	/* DKIM */
+	{ "MinimumKeyBits",	OPT_UINT,	OFF(min_key_bits),	"1024", 1024, 16384, NULL },
+	{ "DKIMBodyLength",	OPT_ENUM,	OFF(body_length),	"policy", 0, 0, "policy|allow" },
+	/* output */
+	{ "HistoryFile",	OPT_STRING,	OFF(history_file),	NULL, 0, 0, NULL },
 };
 
 #define NOPTS	(sizeof(opts) / sizeof(opts[0]))
@@ -248,6 +277,67 @@ parse_nameservers(const char *v, struct config *c, char *err, size_t errlen)
 	return rc;
 }
 
+/* strlist_free - release a word list */
+static void
+strlist_free(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* parse_wordlist - host-name-shaped words separated by commas or blanks */
+static int
+parse_wordlist(const char *v, struct strlist *out, char *err, size_t errlen)
+{
+	char *copy = xstrdup(v), *save = NULL, *tok;
+	struct strlist l = { NULL, 0 };
+
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+		if (!valid_hostname(tok)) {
+			snprintf(err, errlen, "\"%s\" is not a domain name", tok);
+			strlist_free(&l);
+			free(copy);
+			return -1;
+		}
+		l.v = xrealloc(l.v, (l.n + 1) * sizeof(*l.v));
+		l.v[l.n] = xstrdup(tok);
+		ascii_lowercase(l.v[l.n++]);
+	}
+	free(copy);
+	strlist_free(out);
+	*out = l;
+	return 0;
+}
+
+/* parse_enum - one of "a|b|c" (case-insensitive), stored as its index */
+static int
+parse_enum(const char *v, const char *choices, void *field, char *err, size_t errlen)
+{
+	const char *p = choices, *bar;
+	int i = 0;
+
+	for (;; i++) {
+		size_t len;
+
+		bar = strchr(p, '|');
+		len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+		if (strlen(v) == len && strncasecmp(v, p, len) == 0) {
+			*(int *)field = i;
+			return 0;
+		}
+		if (bar == NULL)
+			break;
+		p = bar + 1;
+	}
+	snprintf(err, errlen, "\"%s\" is not one of %s", v, choices);
+	return -1;
+}
+
 /* opt_set - parse one value into the struct */
 static int
 opt_set(struct config *c, const struct opt *o, const char *v, char *err, size_t errlen)
@@ -298,6 +388,19 @@ opt_set(struct config *c, const struct opt *o, const char *v, char *err, size_t 
 		break;
 	case OPT_NAMESERVERS:
 		return parse_nameservers(v, c, err, errlen);
+	case OPT_HOSTLIST: {
+		struct hostlist **hl = field, *l;
+
+		if ((l = hostlist_parse(v, err, errlen)) == NULL)
+			return -1;
+		hostlist_free(*hl);
+		*hl = l;
+		return 0;
+	}
+	case OPT_WORDLIST:
+		return parse_wordlist(v, field, err, errlen);
+	case OPT_ENUM:
+		return parse_enum(v, o->choices, field, err, errlen);
 	}
 	free(*sp);
 	*sp = xstrdup(v);
@@ -456,6 +559,12 @@ config_free(struct config *c)
 		case OPT_FACILITY:
 			free(*(char **)((char *)c + opts[i].offset));
 			break;
+		case OPT_HOSTLIST:
+			hostlist_free(*(struct hostlist **)((char *)c + opts[i].offset));
+			break;
+		case OPT_WORDLIST:
+			strlist_free((struct strlist *)((char *)c + opts[i].offset));
+			break;
 		default:
 			break;
 		}
@@ -570,6 +679,33 @@ config_dump(const struct config *c, void (*out)(const char *, void *), void *arg
 		case OPT_LOGLEVEL:
 			buf_puts(&b, levels[*(const enum log_level *)field]);
 			break;
+		case OPT_HOSTLIST: {
+			const struct hostlist *hl = *(struct hostlist *const *)field;
+
+			if (hl == NULL)
+				buf_puts(&b, "(none)");
+			else
+				buf_printf(&b, "(%zu entries)", hostlist_count(hl));
+			break;
+		}
+		case OPT_WORDLIST: {
+			const struct strlist *wl = field;
+
+			if (wl->n == 0)
+				buf_puts(&b, "(none)");
+			for (j = 0; j < wl->n; j++)
+				buf_printf(&b, "%s%s", j ? ", " : "", wl->v[j]);
+			break;
+		}
+		case OPT_ENUM: {
+			const char *p = opts[i].choices, *bar;
+			int k = *(const int *)field;
+
+			while (k-- > 0 && (bar = strchr(p, '|')) != NULL)
+				p = bar + 1;
+			buf_append(&b, p, strcspn(p, "|"));
+			break;
+		}
 		case OPT_NAMESERVERS:
 			if (c->n_nameservers == 0)
 				buf_puts(&b, "(system resolv.conf)");

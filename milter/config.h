@@ -16,6 +16,32 @@
 
 #define CONFIG_MAX_NAMESERVERS	8
 
+struct hostlist;
+
+/* A list of words (domains, authserv-ids), lowercase. */
+struct strlist {
+	char		**v;
+	size_t		 n;
+};
+
+/* Which DMARC rule set applies (DMARCRules). */
+enum dmarc_rules {
+	RULES_RFC7489 = 0,	/* PSL organisational domain, pct sampling */
+	RULES_RFC9989		/* DNS tree walk, np/psd/t, pct ignored */
+};
+
+/* What a DMARC temperror does to the message (TemporaryFailures). */
+enum tempfail_action {
+	TEMPFAIL_ACCEPT = 0,
+	TEMPFAIL_TEMPFAIL
+};
+
+/* DKIM signatures whose l= covers only part of the body (DKIMBodyLength). */
+enum body_length_action {
+	BODYLEN_POLICY = 0,	/* not a pass: the rest of the body is unsigned */
+	BODYLEN_ALLOW
+};
+
 struct nameserver {
 	char		addr[64];	/* numeric IPv4 or IPv6 address */
 	unsigned	port;
@@ -41,6 +67,31 @@ struct config {
 	size_t		 n_nameservers;	/* 0 = the system's resolv.conf */
 	unsigned	 dns_timeout;	/* seconds per query attempt */
 	unsigned	 dns_retries;
+	unsigned	 dns_cache_size;	/* entries; 0 = no cache */
+
+	/* DMARC policy */
+	enum dmarc_rules rules;
+	bool		 reject_failures;	/* p=reject failures get 550 */
+	bool		 hold_quarantined;	/* p=quarantine failures go to the MTA's hold queue */
+	enum tempfail_action temp_failures;
+	bool		 required_headers;	/* reject messages without exactly one From */
+	bool		 reject_multi_from;	/* reject a From with several addresses */
+	char		*psl_file;
+	unsigned	 sampling_seed;		/* pct sampling; 0 = random */
+
+	/* who is skipped or trusted */
+	struct hostlist	*ignore_hosts;
+	bool		 ignore_auth;		/* skip SMTP-AUTH clients */
+	struct strlist	 ignore_mail_from;	/* envelope domains not checked */
+	struct hostlist	*trusted_hosts;		/* whose upstream A-R we may believe */
+	struct strlist	 trusted_authserv_ids;
+
+	/* DKIM */
+	unsigned	 min_key_bits;
+	enum body_length_action body_length;
+
+	/* output */
+	char		*history_file;		/* NULL: no history */
 };
 
 /* Parse a file (NULL: built-in defaults only).  On error returns NULL and
