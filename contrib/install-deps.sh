@@ -7,7 +7,7 @@ set -eu
 PACKAGES="
 build-essential autoconf automake libtool pkg-config
 libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev libldns-dev
-libpsl-dev libidn2-dev publicsuffix libssl-dev
+libpsl-dev libidn2-dev publicsuffix libssl-dev libjansson-dev libyaml-dev
 nsd ldnsutils postfix miltertest swaks opendkim-tools
 libxml2-utils procps iproute2 clang
 "

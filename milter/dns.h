@@ -67,8 +67,10 @@ struct dns_answer {
 	struct dns_addr	*addrs;		/* A, AAAA */
 	struct dns_mx	*mx;		/* MX */
 	char		**names;	/* PTR, NS, CNAME targets: no trailing dot, lowercase */
-	bool		 truncated;	/* more than DNS_MAX_RRS records (rest dropped) */
-	const char	*error;		/* static text for TEMPFAIL/PERMFAIL, for logs */
+	bool		 truncated;	/* more than DNS_MAX_RRS records (rest dropped), or a
+					 * TXT record over DNS_MAX_TXT_LEN dropped */
+	const char	*error;		/* static text for TEMPFAIL/PERMFAIL, for logs; on
+					 * DNS_OK it notes a dropped over-long TXT record */
 };
 
 struct dns_options {
@@ -101,6 +103,9 @@ int		 dns_static_add(struct dns *, const char *name, uint16_t qtype, const char 
 /* Make a name answer with a status for a type (0 = every type):
  * DNS_TEMPFAIL (SERVFAIL), DNS_NXDOMAIN, or DNS_OK with no data (NODATA). */
 int		 dns_static_set_status(struct dns *, const char *name, uint16_t qtype, enum dns_status);
+/* Make a name time out for a type (0 = every type): the query sleeps the
+ * configured timeout (none if 0), then answers DNS_TEMPFAIL with rcode -1. */
+int		 dns_static_set_timeout(struct dns *, const char *name, uint16_t qtype);
 /* Load a zone file (as nsd reads it) into the static backend. */
 int		 dns_static_load_zone(struct dns *, const char *path, const char *origin,
 		    char *err, size_t errlen);

@@ -12,6 +12,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -33,8 +34,11 @@
 #include <spf2/spf.h>
 
 #include "config.h"
+#include "history.h"
 #include "log.h"
 #include "milter.h"
+#include "offline.h"
+#include "runtime.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -50,12 +54,15 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: %s [-fnV] [-c config] [-p socket]\n"
+	    "       %s [-c config] -t message.eml --client-ip IP [--helo NAME] [--mail-from ADDR] [--rcpt ADDR]\n"
 	    "  -c FILE   configuration file (default %s)\n"
 	    "  -f        stay in the foreground and log to stderr\n"
 	    "  -n        check the configuration, print the effective settings, and exit\n"
 	    "  -p SOCKET override the Socket option (inet:PORT@ADDR, inet6:PORT@ADDR, unix:PATH)\n"
-	    "  -V        print the version and the versions of the linked libraries\n",
-	    progname, DEFAULT_CONFIG);
+	    "  -V        print the version and the versions of the linked libraries\n"
+	    "  -t FILE   offline check: evaluate FILE as the milter would and print the\n"
+	    "            Authentication-Results header and the disposition\n",
+	    progname, progname, DEFAULT_CONFIG);
 	exit(status);
 }
 
@@ -164,22 +171,28 @@ load_config(char *err, size_t errlen)
 static void
 reload(void)
 {
-	struct config *old = config_acquire(), *c;
+	struct runtime *old = runtime_acquire(), *rt;
+	struct config *c;
 	char err[1024];
 
-	if ((c = load_config(err, sizeof(err))) == NULL) {
+	if ((c = load_config(err, sizeof(err))) == NULL ||
+	    (rt = runtime_new(c, err, sizeof(err))) == NULL) {
+		config_free(c);
 		log_err("reload refused, configuration unchanged: %s", err);
-		config_release(old);
+		/* Still reopen the history file: SIGUSR1 also serves logrotate. */
+		if (old != NULL && old->history != NULL && history_reopen(old->history) != 0)
+			log_err("HistoryFile %s: cannot reopen", old->conf->history_file);
+		runtime_release(old);
 		return;
 	}
-	if (strcmp(c->socket, old->socket) != 0)
+	if (strcmp(c->socket, old->conf->socket) != 0)
 		log_warn("reload: Socket changed; it takes effect only after a restart");
-	if ((c->userid == NULL) != (old->userid == NULL) ||
-	    (c->userid != NULL && strcmp(c->userid, old->userid) != 0))
+	if ((c->userid == NULL) != (old->conf->userid == NULL) ||
+	    (c->userid != NULL && strcmp(c->userid, old->conf->userid) != 0))
 		log_warn("reload: UserID changed; it takes effect only after a restart");
 	log_set_level(c->log_level);
-	config_release(old);
-	config_install(c);
+	runtime_release(old);
+	runtime_install(rt);
 	log_info("configuration reloaded from %s", config_path != NULL ? config_path : "built-in defaults");
 }
 
@@ -199,12 +212,22 @@ signal_thread(void *arg)
 	return NULL;
 }
 
+static const struct option long_opts[] = {
+	{ "client-ip", required_argument, NULL, 'I' },
+	{ "helo", required_argument, NULL, 'H' },
+	{ "mail-from", required_argument, NULL, 'M' },
+	{ "rcpt", required_argument, NULL, 'R' },
+	{ NULL, 0, NULL, 0 }
+};
+
 int
 main(int argc, char **argv)
 {
 	static sigset_t usr1;
 	sigset_t blocked;
 	struct config *conf;
+	struct runtime *rt;
+	struct offline_args off;
 	char *pidfile = NULL;
 	bool foreground = false, check_only = false, explicit_config = false;
 	char err[1024];
@@ -218,8 +241,24 @@ main(int argc, char **argv)
 	log_init("dmarc-milter");
 	config_path = DEFAULT_CONFIG;
 
-	while ((ch = getopt(argc, argv, "c:fhnp:V")) != -1) {
+	memset(&off, 0, sizeof(off));
+	while ((ch = getopt_long(argc, argv, "c:fhnp:t:V", long_opts, NULL)) != -1) {
 		switch (ch) {
+		case 't':
+			off.message = optarg;
+			break;
+		case 'I':
+			off.client_ip = optarg;
+			break;
+		case 'H':
+			off.helo = optarg;
+			break;
+		case 'M':
+			off.mail_from = optarg;
+			break;
+		case 'R':
+			off.rcpt = optarg;
+			break;
 		case 'c':
 			config_path = optarg;
 			explicit_config = true;
@@ -252,6 +291,19 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", progname, err);
 		return EX_CONFIG;
 	}
+	if (off.message != NULL) {
+		/* Offline check: the same evaluation, no MTA, no daemon. */
+		log_set_level(conf->log_level);
+		log_set_stderr(true);
+		if ((rt = runtime_new(conf, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "%s: %s\n", progname, err);
+			config_free(conf);
+			return EX_CONFIG;
+		}
+		rc = offline_check(rt, &off, stdout);
+		runtime_free(rt);
+		return rc;
+	}
 	if (check_only) {
 		printf("# %s: configuration OK\n", config_path != NULL ? config_path : "built-in defaults");
 		config_dump(conf, print_line, NULL);
@@ -283,6 +335,13 @@ main(int argc, char **argv)
 		drop_privileges(conf->userid);
 	else if (geteuid() == 0)
 		log_warn("running as root: set UserID to run unprivileged");
+	/*
+	 * Everything shared is built as the final user (so the history file is
+	 * ours to reopen) and before the first thread: libspf2 and libopendkim
+	 * want their global setup done single-threaded.
+	 */
+	if ((rt = runtime_new(conf, err, sizeof(err))) == NULL)
+		log_fatal("%s", err);
 
 	/*
 	 * Block our signal and libmilter's before any thread exists: libmilter's
@@ -296,7 +355,7 @@ main(int argc, char **argv)
 	sigaddset(&blocked, SIGTERM);
 	sigaddset(&blocked, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
-	config_install(conf);
+	runtime_install(rt);
 	if (pthread_create(&tid, NULL, signal_thread, &usr1) != 0)
 		log_fatal("cannot start the signal thread");
 	pthread_detach(tid);

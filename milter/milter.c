@@ -1,6 +1,7 @@
 /*
  * milter.c - libmilter callbacks: copy what the MTA says into the session,
- * and turn the verdict into milter actions.  No policy lives here.
+ * hand the message to the evaluation, and turn the decision into milter
+ * actions (headers, reply, quarantine).  No policy lives here.
  */
 #include "autoconf.h"
 
@@ -12,11 +13,21 @@
 
 #include <libmilter/mfapi.h>
 
+#include "action.h"
+#include "ar.h"
+#include "buf.h"
 #include "config.h"
+#include "evaluate.h"
+#include "hdr.h"
+#include "history.h"
+#include "hostlist.h"
 #include "log.h"
 #include "milter.h"
+#include "runtime.h"
 #include "session.h"
 #include "util.h"
+
+#define AR_NAME	"Authentication-Results"
 
 /*
  * The protocol flags negotiated on this MTA connection.  Debian's libmilter
@@ -62,22 +73,24 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (f1 & SMFIP_HDR_LEADSPC)
 		want |= SMFIP_HDR_LEADSPC;	/* exact header bytes, for DKIM */
 	*pf1 = f1 & want;
-	milter_pflags = *pf1;
 	*pf2 = 0;
 	*pf3 = 0;
+	milter_pflags = *pf1;
+	log_debug("negotiate: MTA offers actions 0x%lx steps 0x%lx; we take 0x%lx 0x%lx", f0, f1, *pf0, *pf1);
 	return SMFIS_CONTINUE;
 }
 
-/* mlfi_connect - new connection: take a config snapshot and the client */
+/* mlfi_connect - new connection: take a runtime snapshot and the client */
 static sfsistat
 mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 {
-	struct config *conf = config_acquire();
+	struct runtime *rt = runtime_acquire();
 	struct session *s;
 
-	if (conf == NULL)
+	if (rt == NULL)
 		return SMFIS_TEMPFAIL;
-	s = session_new(conf);
+	s = session_new(rt, rt->conf);
+	s->leadspc = (milter_pflags & SMFIP_HDR_LEADSPC) != 0;
 	s->client_host = xstrdup(host != NULL ? host : "unknown");
 	if (sa != NULL && sa->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const void *)sa;
@@ -92,8 +105,12 @@ mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	}
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
 		session_free(s);
-		config_release(conf);
+		runtime_release(rt);
 		return SMFIS_TEMPFAIL;
+	}
+	if (hostlist_match(s->conf->ignore_hosts, s->client_addr, s->client_host)) {
+		log_info("%s [%s]: not checked (IgnoreHosts)", s->client_host, s->client_addr);
+		return SMFIS_ACCEPT;
 	}
 	log_debug("connect from %s [%s]", s->client_host, s->client_addr);
 	return SMFIS_CONTINUE;
@@ -111,6 +128,21 @@ mlfi_helo(SMFICTX *ctx, char *helo)
 	return SMFIS_CONTINUE;
 }
 
+/* ignored_sender - is the envelope sender's domain in IgnoreMailFrom? */
+static bool
+ignored_sender(const struct config *c, const char *mail_from)
+{
+	const char *at = strrchr(mail_from, '@');
+	size_t i;
+
+	if (at == NULL)
+		return false;
+	for (i = 0; i < c->ignore_mail_from.n; i++)
+		if (ascii_strcaseeq(at + 1, c->ignore_mail_from.v[i]))
+			return true;
+	return false;
+}
+
 /* mlfi_envfrom - a new message starts */
 static sfsistat
 mlfi_envfrom(SMFICTX *ctx, char **argv)
@@ -123,6 +155,18 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	s->n_messages++;
 	session_set_mail_from(s, argv[0] != NULL ? argv[0] : "");
 	s->msg.auth_authen = macro_dup(ctx, "{auth_authen}");
+	if (s->msg.auth_authen != NULL && s->conf->ignore_auth) {
+		log_info("%s [%s]: not checked (authenticated as %s, IgnoreAuthenticatedClients)",
+		    s->client_host, s->client_addr, s->msg.auth_authen);
+		s->msg.skip = true;
+		return SMFIS_ACCEPT;
+	}
+	if (ignored_sender(s->conf, s->msg.mail_from)) {
+		log_info("%s [%s]: not checked (sender <%s> in IgnoreMailFrom)",
+		    s->client_host, s->client_addr, s->msg.mail_from);
+		s->msg.skip = true;
+		return SMFIS_ACCEPT;
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -146,46 +190,188 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	struct session *s = sess(ctx);
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
-	session_add_header(s, name, value != NULL ? value : "");
+		return (milter_pflags & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
+	if (session_add_header(s, name, value != NULL ? value : "") != 0 &&
+	    s->msg.n_headers == SESSION_MAX_HEADERS)
+		log_warn("header cap reached (%d fields or %u bytes); the rest is not evaluated",
+		    SESSION_MAX_HEADERS, SESSION_MAX_HEADER_BYTES);
 	return (milter_pflags & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
-/* mlfi_eoh - end of headers */
+/* mlfi_eoh - end of headers: the evaluation starts (DKIM) */
 static sfsistat
 mlfi_eoh(SMFICTX *ctx)
 {
-	return sess(ctx) != NULL ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+	struct session *s = sess(ctx);
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	s->msg.eval = evaluation_new(s->rt, s, NULL);
+	evaluation_eoh(s->msg.eval);
+	return SMFIS_CONTINUE;
 }
 
-/* mlfi_body - body chunk */
+/* mlfi_body - body chunk, to DKIM */
 static sfsistat
 mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct session *s = sess(ctx);
 
-	(void)chunk;
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	s->msg.body_bytes += len;
+	if (s->msg.eval != NULL)
+		evaluation_body(s->msg.eval, chunk, len);
 	return SMFIS_CONTINUE;
 }
 
-/* mlfi_eom - end of message: evaluate and act */
+/*
+ * remove_forged_ar - delete every incoming Authentication-Results that
+ * carries our authserv-id (RFC 8601 §5: a forged result from outside).
+ * smfi_chgheader counts fields of one name from 1; deleting shifts later
+ * ones down, so delete from the last to the first (the order mistake of
+ * CVE-2022-48521 removed the wrong fields).
+ */
+static int
+remove_forged_ar(SMFICTX *ctx, struct session *s)
+{
+	const struct message *m = &s->msg;
+	size_t i, nth = 0, *ours = NULL, n = 0;
+	int removed = 0;
+
+	for (i = 0; i < m->n_headers; i++) {
+		if (!ascii_strcaseeq(m->headers[i].name, AR_NAME))
+			continue;
+		nth++;
+		if (hdr_ar_authserv_is(m->headers[i].value, s->conf->authserv_id)) {
+			ours = xrealloc(ours, (n + 1) * sizeof(*ours));
+			ours[n++] = nth;
+		}
+	}
+	while (n > 0) {
+		if (smfi_chgheader(ctx, AR_NAME, (int)ours[--n], NULL) == MI_SUCCESS)
+			removed++;
+		else
+			log_warn("cannot remove a forged %s header (not negotiated?)", AR_NAME);
+	}
+	free(ours);
+	return removed;
+}
+
+/* add_ar - our Authentication-Results, first in the header (index 0) */
+static void
+add_ar(SMFICTX *ctx, struct session *s, const struct verdict *v, const char *qid)
+{
+	struct ar_input in;
+	char *value, *field;
+
+	in.authserv_id = s->conf->authserv_id;
+	in.client_ip = s->client_addr;
+	in.helo = s->helo;
+	in.mail_from = s->msg.mail_from != NULL ? s->msg.mail_from : "";
+	in.v = v;
+	if ((value = ar_compose(&in)) == NULL) {
+		log_err("%s: no %s header: AuthservID \"%s\" unusable", qid, AR_NAME, in.authserv_id);
+		return;
+	}
+	/* With SMFIP_HDR_LEADSPC the MTA adds no space after the colon. */
+	field = s->leadspc ? xasprintf(" %s", value) : xstrdup(value);
+	if (smfi_insheader(ctx, 0, AR_NAME, field) != MI_SUCCESS)
+		log_warn("%s: cannot add the %s header", qid, AR_NAME);
+	free(field);
+	free(value);
+}
+
+/* write_history - one record per evaluated message */
+static void
+write_history(struct session *s, const struct verdict *v, const struct decision *d, const char *qid)
+{
+	struct history_msg hm;
+	const char **doms;
+	struct buf line;
+	size_t i;
+
+	if (s->rt->history == NULL)
+		return;
+	doms = xcalloc(s->msg.n_rcpts + 1, sizeof(*doms));
+	for (i = 0; i < s->msg.n_rcpts; i++) {
+		const char *at = strrchr(s->msg.rcpts[i], '@');
+
+		doms[i] = at != NULL ? at + 1 : "";
+	}
+	memset(&hm, 0, sizeof(hm));
+	hm.when = v->when;
+	hm.queue_id = qid;
+	hm.reporter = s->conf->authserv_id;
+	hm.client_ip = s->client_addr;
+	hm.helo = s->helo != NULL ? s->helo : "";
+	hm.mail_from = s->msg.mail_from != NULL ? s->msg.mail_from : "";
+	hm.rcpt_domains = doms;
+	hm.n_rcpt_domains = s->msg.n_rcpts;
+	buf_init(&line, HISTORY_MAX_LINE);
+	if (history_format(&hm, v, action_str(d->action), &line) != 0)
+		log_err("%s: history record could not be formatted", qid);
+	else if (history_append(s->rt->history, buf_str(&line), line.len) != 0)
+		log_err("%s: history record not written to %s", qid, s->conf->history_file);
+	buf_free(&line);
+	free(doms);
+}
+
+/* mlfi_eom - end of message: decide and act */
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
 {
 	struct session *s = sess(ctx);
+	struct verdict v;
+	struct decision d;
+	struct buf summary;
+	sfsistat rc = SMFIS_ACCEPT;
+	const char *qid;
+	int removed;
 
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	free(s->msg.queue_id);
 	s->msg.queue_id = macro_dup(ctx, "i");	/* Postfix sets "i" only from DATA on */
-	log_info("%s: accepted from %s [%s] (no policy checks yet)",
-	    s->msg.queue_id != NULL ? s->msg.queue_id : "NOQUEUE",
-	    s->client_host, s->client_addr);
+	qid = s->msg.queue_id != NULL ? s->msg.queue_id : "NOQUEUE";
+	if (s->msg.eval == NULL) {		/* a message with no header section at all */
+		s->msg.eval = evaluation_new(s->rt, s, qid);
+		evaluation_eoh(s->msg.eval);
+	}
+	evaluation_finish(s->msg.eval, &v);
+	action_decide(s->conf, &v, &d);
+
+	removed = remove_forged_ar(ctx, s);
+	switch (d.action) {
+	case ACTION_REJECT:
+	case ACTION_TEMPFAIL:
+		if (smfi_setreply(ctx, (char *)d.rcode, (char *)d.xcode, d.text) != MI_SUCCESS)
+			log_warn("%s: reply text not accepted by libmilter", qid);
+		rc = d.action == ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+		break;
+	case ACTION_QUARANTINE:
+		if (smfi_quarantine(ctx, d.text) != MI_SUCCESS)
+			log_warn("%s: the MTA refused to quarantine", qid);
+		add_ar(ctx, s, &v, qid);
+		break;
+	case ACTION_ACCEPT:
+		add_ar(ctx, s, &v, qid);
+		break;
+	}
+
+	buf_init(&summary, 8192);
+	action_summary(&v, &d, &summary);
+	log_info("%s: %s [%s]%s%s %s", qid, s->client_host, s->client_addr,
+	    removed > 0 ? " removed forged A-R," : "",
+	    evaluation_used_upstream(s->msg.eval) ? " results of a trusted gateway," : "",
+	    buf_str(&summary));
+	buf_free(&summary);
+
+	write_history(s, &v, &d, qid);
+	action_free(&d);
+	verdict_free(&v);
 	session_reset_message(s);
-	return SMFIS_ACCEPT;
+	return rc;
 }
 
 /* mlfi_abort - the MTA dropped the message; the connection lives on */
@@ -209,10 +395,10 @@ mlfi_close(SMFICTX *ctx)
 	struct session *s = sess(ctx);
 
 	if (s != NULL) {
-		struct config *conf = s->conf;
+		struct runtime *rt = s->rt;
 
 		session_free(s);
-		config_release(conf);
+		runtime_release(rt);
 		smfi_setpriv(ctx, NULL);
 	}
 	return SMFIS_CONTINUE;

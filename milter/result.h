@@ -105,6 +105,7 @@ struct verdict {
 	size_t		 n_dmarc;
 	size_t		 deciding;	/* index of the outcome whose disposition applies */
 	enum disposition disposition;	/* the strictest over all author domains */
+	size_t		 n_from_headers;	/* From header fields seen */
 	bool		 from_problem;	/* no/several From, unparsable: see from_comment */
 	char		*from_comment;
 };

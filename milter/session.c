@@ -7,15 +7,17 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "evaluate.h"
 #include "session.h"
 #include "util.h"
 
 /* session_new - a context for one MTA connection, holding a config reference */
 struct session *
-session_new(struct config *conf)
+session_new(struct runtime *rt, struct config *conf)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
 
+	s->rt = rt;
 	s->conf = conf;
 	s->client_family = AF_UNSPEC;
 	return s;
@@ -39,6 +41,7 @@ session_reset_message(struct session *s)
 	free(m->headers);
 	free(m->queue_id);
 	free(m->auth_authen);
+	evaluation_free(m->eval);
 	memset(m, 0, sizeof(*m));
 }
 

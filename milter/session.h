@@ -33,19 +33,26 @@ struct message {
 	char		*queue_id;	/* MTA queue id, from macro "i" */
 	char		*auth_authen;	/* SMTP AUTH login, when the client authenticated */
 	size_t		 body_bytes;
+	struct evaluation *eval;	/* from end of headers to end of message */
+	bool		 skip;		/* not evaluated (IgnoreMailFrom, AUTH) */
 };
 
+struct runtime;
+struct evaluation;
+
 struct session {
-	struct config	*conf;		/* snapshot held for the whole connection */
+	struct runtime	*rt;		/* snapshot held for the whole connection */
+	struct config	*conf;		/* rt->conf */
 	char		*client_host;	/* name the MTA gave, possibly "[addr]" */
 	char		 client_addr[64];	/* numeric, "" when not IP (e.g. local) */
 	int		 client_family;	/* AF_INET, AF_INET6 or AF_UNSPEC */
 	char		*helo;
+	bool		 leadspc;	/* header values keep their leading space (SMFIP_HDR_LEADSPC) */
 	unsigned long	 n_messages;
 	struct message	 msg;
 };
 
-struct session	*session_new(struct config *);
+struct session	*session_new(struct runtime *, struct config *);
 void		 session_free(struct session *);
 void		 session_reset_message(struct session *);
 void		 session_set_helo(struct session *, const char *);

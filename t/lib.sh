@@ -73,6 +73,7 @@ cleanup() {
 		while [ -f "$T_DIR/postfix/queue/pid/master.pid" ] && [ $i -lt 50 ]; do
 			sleep 0.1; i=$((i + 1)); done
 	fi
+	[ -f "$T_DIR/nsd/nsd.conf" ] && pkill -CONT -f "nsd -d -c $T_DIR/nsd/nsd.conf"
 	for p in $T_PIDS; do kill "$p" 2>/dev/null; done
 	for p in $T_PIDS; do
 		i=0
@@ -136,6 +137,7 @@ server:
 	verbosity: 1
 	hide-version: yes
 	refuse-any: no
+	rrl-ratelimit: 0
 remote-control:
 	control-enable: no
 NSDCONF
@@ -162,6 +164,11 @@ NSDCONF
 	done
 	NAMESERVER="127.0.0.1:$NSD_PORT"
 }
+
+# nsd_pause / nsd_resume: make the test nsd stop answering (every process of
+# it: the serving one is a grandchild), so lookups time out
+nsd_pause() { pkill -STOP -f "nsd -d -c $T_DIR/nsd/nsd.conf"; }
+nsd_resume() { pkill -CONT -f "nsd -d -c $T_DIR/nsd/nsd.conf"; }
 
 # start_milter CONFIG [ARGS...]: dmarc-milter in the foreground on a free
 # port ($MILTER_PORT), logging to $T_DIR/milter.log
@@ -300,8 +307,8 @@ wait_delivered() {
 # against $MILTER_SOCKET; prints its output, returns its status
 miltertest_run() {
 	s=$1; shift
-	defs="-D socket=$MILTER_SOCKET"
-	for kv in "$@"; do defs="$defs -D $kv"; done
-	# shellcheck disable=SC2086
-	miltertest $defs -s "$top_srcdir/t/miltertest/$s" 2>&1
+	n=$#
+	for kv in "$@"; do set -- "$@" -D "$kv"; done	# values may hold blanks
+	shift "$n"
+	miltertest -D "socket=$MILTER_SOCKET" "$@" -s "$top_srcdir/t/miltertest/$s" 2>&1
 }
