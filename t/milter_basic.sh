@@ -16,6 +16,15 @@ like "$out" 'Socket inet:8893@127\.0\.0\.1' "the default socket is inet:8893@127
 out=$("$MILTER" -n -c "$top_srcdir/conf/dmarc-milter.conf" 2>&1)
 ok $? "the sample configuration is valid"
 
+# Every option the milter knows is in the sample configuration and the manual.
+missing_conf="" missing_man=""
+for o in $(printf '%s\n' "$out" | sed 1d | awk '{print $1}'); do
+	grep -q "^#\{0,1\}$o[[:space:]]" "$top_srcdir/conf/dmarc-milter.conf" || missing_conf="$missing_conf $o"
+	grep -q "^\.BI $o " "$top_srcdir/docs/dmarc-milter.conf.5" || missing_man="$missing_man $o"
+done
+is "$missing_conf" "" "every option is in conf/dmarc-milter.conf"
+is "$missing_man" "" "every option is in dmarc-milter.conf(5)"
+
 printf 'Syslog no\nSocket inet:8893@127.0.0.1\nFrobnicate yes\n' > "$T_DIR/bad.conf"
 out=$("$MILTER" -n -c "$T_DIR/bad.conf" 2>&1)
 is $? 78 "-n on a bad configuration exits 78 (EX_CONFIG)"

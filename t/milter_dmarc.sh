@@ -39,7 +39,7 @@ run() {
 	rm -f "$out"
 	miltertest_run message.lua "msgfile=$msg" "outfile=$out" "client_ip=$ip" \
 		"client_host=[$ip]" "helo=$helo" "mailfrom=$mfrom" "rcpt=rcpt@dest.test" \
-		${EXPECT_REPLY:+"expect_reply=$EXPECT_REPLY"} > "$T_DIR/$name.mt" 2>&1
+		${EXPECT_REPLY:+"expect_reply=$EXPECT_REPLY"} ${AUTH:+"auth=$AUTH"} > "$T_DIR/$name.mt" 2>&1
 	R=$(cat "$out" 2>/dev/null)
 	[ -n "$R" ] || diag "$name: miltertest failed: $(cat "$T_DIR/$name.mt")"
 	# A reply code ("y") is a reject or a tempfail: the milter's log line says which.
@@ -265,11 +265,37 @@ expect "a hostile HELO injects nothing" reject
 unlike "$OFF" 'dkim=pass' "hostile HELO: no dkim=pass appears in our header"
 n_messages=$((n_messages + 1))
 
-## history: one valid line per evaluated message
-hc=$("$top_builddir/t/historycheck" "$HISTORY" 2>&1)
+## history: one valid line per evaluated message; SIGUSR1 after a rotation
+## (mv, then kill -USR1) starts a new file and loses nothing
+mv "$HISTORY" "$HISTORY.1"
+kill -USR1 "$MILTER_PID"
+sleep 1
+run after-rotation $GOOD client.example.net user@example.com "$M/reject.eml"
+is "$(wc -l < "$HISTORY" | tr -d ' ')" 1 "history rotation: the next record goes to the new file"
+cat "$HISTORY.1" "$HISTORY" > "$T_DIR/history.all"
+n_messages=$((n_messages + 1))
+hc=$("$top_builddir/t/historycheck" "$T_DIR/history.all" 2>&1)
 like "$hc" "records=$n_messages invalid=0" "history: $n_messages messages, $n_messages valid lines"
 like "$hc" ' example\.com fail reject reject' "history: the p=reject failure is recorded as rejected"
 like "$hc" ' pct0\.test fail quarantine quarantine' "history: the sampled-out failure is recorded as quarantined"
+
+## skipped senders, with the reason in the log and no header
+stop_milter
+milter_conf "$T_DIR/skip.conf" "IgnoreHosts 192.0.2.254" "IgnoreMailFrom lists.example.com" \
+	"IgnoreAuthenticatedClients yes"
+start_milter "$T_DIR/skip.conf"
+mkmsg "$M/list.eml" user@example.com
+run ignore-mail-from $BAD client.example.net owner@lists.example.com "$M/list.eml"
+is "$ACT" accept "IgnoreMailFrom: accepted unchecked"
+unlike "$R" '^ar=' "IgnoreMailFrom: no Authentication-Results added"
+like "$(cat "$T_DIR/milter.log")" 'not checked \(sender <owner@lists\.example\.com> in IgnoreMailFrom\)' "IgnoreMailFrom: the log says why"
+AUTH=alice
+run ignore-auth $BAD client.example.net user@example.com "$M/list.eml"
+AUTH=
+is "$ACT" accept "IgnoreAuthenticatedClients: an authenticated client is accepted unchecked"
+like "$(cat "$T_DIR/milter.log")" 'not checked \(authenticated as alice, IgnoreAuthenticatedClients\)' "IgnoreAuthenticatedClients: the log says why"
+run not-ignored $BAD client.example.net user@example.com "$M/list.eml"
+like "$AR" 'dmarc=fail' "an unauthenticated client from another sender is checked"
 
 ## RFC 9989 rules: tree walk, np, t=y, psd=y, pct ignored
 stop_milter
