@@ -292,7 +292,9 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (off.message != NULL) {
-		/* Offline check: the same evaluation, no MTA, no daemon. */
+		/* Offline check: the same evaluation, no MTA, no daemon, no history. */
+		free(conf->history_file);
+		conf->history_file = NULL;
 		log_set_level(conf->log_level);
 		log_set_stderr(true);
 		if ((rt = runtime_new(conf, err, sizeof(err))) == NULL) {

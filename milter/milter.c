@@ -341,7 +341,7 @@ mlfi_eom(SMFICTX *ctx)
 	evaluation_finish(s->msg.eval, &v);
 	action_decide(s->conf, &v, &d);
 
-	removed = remove_forged_ar(ctx, s);
+	removed = 0;
 	switch (d.action) {
 	case ACTION_REJECT:
 	case ACTION_TEMPFAIL:
@@ -352,9 +352,10 @@ mlfi_eom(SMFICTX *ctx)
 	case ACTION_QUARANTINE:
 		if (smfi_quarantine(ctx, d.text) != MI_SUCCESS)
 			log_warn("%s: the MTA refused to quarantine", qid);
-		add_ar(ctx, s, &v, qid);
-		break;
+		/* FALLTHROUGH */
 	case ACTION_ACCEPT:
+		/* Only a message that is delivered needs its headers fixed. */
+		removed = remove_forged_ar(ctx, s);
 		add_ar(ctx, s, &v, qid);
 		break;
 	}
