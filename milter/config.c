@@ -25,9 +25,9 @@
 #include "buf.h"
 #include "config.h"
 #include "hostlist.h"
+#include "kvfile.h"
 #include "util.h"
 
-#define CONFIG_MAX_LINE	8192
 
 enum opt_type {
 	OPT_STRING,		/* any non-empty text */
@@ -439,84 +439,47 @@ config_defaults(void)
 	return c;
 }
 
-/* strip_comment - cut at a '#' that starts the line or follows a blank */
-static void
-strip_comment(char *line)
-{
-	char *p;
+/* The state of one file being read: which options were seen where. */
+struct parse_state {
+	struct config	*c;
+	unsigned	 seen[NOPTS];
+};
 
-	for (p = line; *p != '\0'; p++) {
-		if (*p == '#' && (p == line || p[-1] == ' ' || p[-1] == '\t')) {
-			*p = '\0';
-			return;
-		}
+/* config_pair - one "Name value" line of the file */
+static int
+config_pair(void *arg, unsigned lineno, const char *name, const char *value, char *err, size_t errlen)
+{
+	struct parse_state *ps = arg;
+	const struct opt *o;
+	char msg[512];
+	size_t i;
+
+	if ((o = opt_find(name)) == NULL) {
+		snprintf(err, errlen, "unknown option \"%s\"", name);
+		return -1;
 	}
+	i = (size_t)(o - opts);
+	if (ps->seen[i] != 0) {
+		snprintf(err, errlen, "%s given again (first on line %u)", o->name, ps->seen[i]);
+		return -1;
+	}
+	ps->seen[i] = lineno;
+	if (opt_set(ps->c, o, value, msg, sizeof(msg)) != 0) {
+		snprintf(err, errlen, "%s: %s", o->name, msg);
+		return -1;
+	}
+	return 0;
 }
 
 /* config_parse_file - apply a file's settings on top of the defaults */
 static int
 config_parse_file(struct config *c, const char *path, FILE *fp, char *err, size_t errlen)
 {
-	unsigned seen[NOPTS] = { 0 };
-	char msg[512];
-	char *line = NULL, *name, *value;
-	size_t cap = 0, i;
-	ssize_t n;
-	unsigned lineno = 0;
-	int rc = 0;
+	struct parse_state ps;
 
-	while ((n = getline(&line, &cap, fp)) >= 0) {
-		const struct opt *o;
-
-		lineno++;
-		if (n > CONFIG_MAX_LINE) {
-			snprintf(err, errlen, "%s:%u: line longer than %d bytes", path, lineno, CONFIG_MAX_LINE);
-			rc = -1;
-			break;
-		}
-		if (memchr(line, '\0', (size_t)n) != NULL) {
-			snprintf(err, errlen, "%s:%u: NUL byte in line", path, lineno);
-			rc = -1;
-			break;
-		}
-		strip_comment(line);
-		name = str_trim(line);
-		if (*name == '\0')
-			continue;
-		value = name + strcspn(name, " \t");
-		if (*value != '\0')
-			*value++ = '\0';
-		value = str_trim(value);
-		if ((o = opt_find(name)) == NULL) {
-			snprintf(err, errlen, "%s:%u: unknown option \"%s\"", path, lineno, name);
-			rc = -1;
-			break;
-		}
-		i = (size_t)(o - opts);
-		if (seen[i] != 0) {
-			snprintf(err, errlen, "%s:%u: %s given again (first on line %u)",
-			    path, lineno, o->name, seen[i]);
-			rc = -1;
-			break;
-		}
-		seen[i] = lineno;
-		if (*value == '\0') {
-			snprintf(err, errlen, "%s:%u: %s needs a value", path, lineno, o->name);
-			rc = -1;
-			break;
-		}
-		if (opt_set(c, o, value, msg, sizeof(msg)) != 0) {
-			snprintf(err, errlen, "%s:%u: %s: %s", path, lineno, o->name, msg);
-			rc = -1;
-			break;
-		}
-	}
-	if (rc == 0 && ferror(fp)) {
-		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
-		rc = -1;
-	}
-	free(line);
-	return rc;
+	memset(&ps, 0, sizeof(ps));
+	ps.c = c;
+	return kvfile_read(path, fp, config_pair, &ps, err, errlen);
 }
 
 /* config_load - defaults, then the file if one is named */
