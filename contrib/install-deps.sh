@@ -8,8 +8,9 @@ PACKAGES="
 build-essential autoconf automake libtool pkg-config
 libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev libldns-dev
 libpsl-dev libidn2-dev publicsuffix libssl-dev libjansson-dev libyaml-dev
+libxml2-dev libsqlite3-dev libpq-dev zlib1g-dev
 nsd ldnsutils postfix miltertest swaks opendkim-tools
-libxml2-utils procps iproute2 clang
+libxml2-utils procps iproute2 clang postgresql
 "
 
 missing=""

@@ -251,25 +251,25 @@ parse_nameserver(char *tok, struct nameserver *ns, char *err, size_t errlen)
 	return 0;
 }
 
-/* parse_nameservers - a list separated by commas and/or blanks */
-static int
-parse_nameservers(const char *v, struct config *c, char *err, size_t errlen)
+/* config_parse_nameservers - a list separated by commas and/or blanks */
+int
+config_parse_nameservers(const char *v, struct nameserver *ns, size_t *n, char *err, size_t errlen)
 {
 	char *copy = xstrdup(v), *save = NULL, *tok;
 	int rc = 0;
 
-	c->n_nameservers = 0;
+	*n = 0;
 	for (tok = strtok_r(copy, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
-		if (c->n_nameservers == CONFIG_MAX_NAMESERVERS) {
+		if (*n == CONFIG_MAX_NAMESERVERS) {
 			snprintf(err, errlen, "more than %d name servers", CONFIG_MAX_NAMESERVERS);
 			rc = -1;
 			break;
 		}
-		if ((rc = parse_nameserver(tok, &c->nameservers[c->n_nameservers], err, errlen)) != 0)
+		if ((rc = parse_nameserver(tok, &ns[*n], err, errlen)) != 0)
 			break;
-		c->n_nameservers++;
+		(*n)++;
 	}
-	if (rc == 0 && c->n_nameservers == 0) {
+	if (rc == 0 && *n == 0) {
 		snprintf(err, errlen, "no name server given");
 		rc = -1;
 	}
@@ -387,7 +387,7 @@ opt_set(struct config *c, const struct opt *o, const char *v, char *err, size_t 
 		}
 		break;
 	case OPT_NAMESERVERS:
-		return parse_nameservers(v, c, err, errlen);
+		return config_parse_nameservers(v, c->nameservers, &c->n_nameservers, err, errlen);
 	case OPT_HOSTLIST: {
 		struct hostlist **hl = field, *l;
 

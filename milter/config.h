@@ -99,6 +99,10 @@ struct config {
 struct config	*config_load(const char *path, char *err, size_t errlen);
 void		 config_free(struct config *);
 
+/* "addr[:port], ..." into at most CONFIG_MAX_NAMESERVERS entries. */
+int		 config_parse_nameservers(const char *, struct nameserver *, size_t *n,
+		    char *err, size_t errlen);
+
 /* Socket syntax check, shared with the command line (-p). */
 int		 config_check_socket(const char *spec, char *err, size_t errlen);
 

@@ -48,7 +48,7 @@ policy_disposition(enum dmarc_policy p)
  */
 static bool
 aligned(const struct dmarc_env *env, enum dmarc_align mode, const char *from,
-    const char *from_org, const char *id_raw, bool *tempfail)
+    const char *from_org, bool from_org_unknown, const char *id_raw, bool *tempfail)
 {
 	enum discovery_status st;
 	char err[256], *id, *id_org;
@@ -60,6 +60,14 @@ aligned(const struct dmarc_env *env, enum dmarc_align mode, const char *from,
 		ok = strcmp(id, from) == 0;
 	} else if (env->rules == RULES_RFC7489) {
 		ok = orgdomain_aligned_psl(env->psl, mode, from, id);
+	} else if (from_org_unknown) {
+		/*
+		 * The author domain's own organisational domain is unknown (a
+		 * DNS temporary failure in its walk): a relaxed comparison with
+		 * a different name cannot be decided.
+		 */
+		*tempfail = true;
+		ok = false;
 	} else {
 		id_org = discovery_orgdomain_treewalk(env->dns, id, &st);
 		if (st == DISC_TEMPFAIL)
@@ -139,13 +147,6 @@ dmarc_eval(const struct dmarc_env *env, const char *author, const struct spf_out
 		break;
 	}
 
-	/*
-	 * RFC 9989: the author domain's own organisational domain could not be
-	 * determined; relaxed alignment cannot be decided, so a failure is a
-	 * temperror (unless something aligns anyway).
-	 */
-	if (d.org_status == DISC_TEMPFAIL)
-		tempfail = true;
 	out->have_record = true;
 	out->record = d.record;
 	memset(&d.record, 0, sizeof(d.record));	/* moved */
@@ -154,18 +155,23 @@ dmarc_eval(const struct dmarc_env *env, const char *author, const struct spf_out
 	/* SPF: the MAIL FROM identity, or HELO for the null sender (RFC 7208 §2.4). */
 	if (spf != NULL && spf->result == AUTH_PASS)
 		out->spf_aligned = aligned(env, out->record.aspf, author, out->org_domain,
-		    spf->domain, &tempfail);
+		    d.org_status == DISC_TEMPFAIL, spf->domain, &tempfail);
 	/* DKIM: any passing signature whose d= aligns (RFC 7489 §3.1.1). */
 	for (i = 0; i < n_dkim && !out->dkim_aligned; i++)
 		if (dkim[i].result == AUTH_PASS)
 			out->dkim_aligned = aligned(env, out->record.adkim, author, out->org_domain,
-			    dkim[i].domain, &tempfail);
+			    d.org_status == DISC_TEMPFAIL, dkim[i].domain, &tempfail);
 
 	if (out->spf_aligned || out->dkim_aligned) {
 		out->result = AUTH_PASS;
 		out->disposition = DISP_NONE;
 	} else if (tempfail) {
-		/* The organisational domain of an identifier could not be found. */
+		/*
+		 * A passing identifier could not be compared: an organisational
+		 * domain was unknown (RFC 9989 §5.3.6: the DNS queries needed
+		 * for validation failed).  Without a passing identifier that
+		 * needed them, it is a plain fail (§5.3.5).
+		 */
 		out->result = AUTH_TEMPERROR;
 		free(out->comment);
 		out->comment = xstrdup("DNS temporary failure while checking alignment");

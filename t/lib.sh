@@ -16,6 +16,7 @@ T_N=0
 T_FAILED=0
 T_PIDS=""
 T_POSTFIX=""
+T_PG=""
 
 # ok COND-EXIT-STATUS NAME: record one test case
 ok() {
@@ -74,6 +75,9 @@ cleanup() {
 			sleep 0.1; i=$((i + 1)); done
 	fi
 	[ -f "$T_DIR/nsd/nsd.conf" ] && pkill -CONT -f "nsd -d -c $T_DIR/nsd/nsd.conf"
+	if [ -n "$T_PG" ]; then
+		runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$T_PG" -m fast -w stop >/dev/null 2>&1
+	fi
 	for p in $T_PIDS; do kill "$p" 2>/dev/null; done
 	for p in $T_PIDS; do
 		i=0
@@ -276,6 +280,26 @@ MASTERCF
 		bail "postfix did not start: $(cat "$pf/start.log" "$pf/maillog" 2>/dev/null)"
 	T_POSTFIX="$pf/conf"
 	wait_listen "$SMTP_PORT" || bail "Postfix smtpd does not listen: $(cat "$pf/maillog" 2>/dev/null)"
+}
+
+# start_postgres: a private PostgreSQL server (its own data directory under
+# $T_DIR, 127.0.0.1:$PG_PORT, trust authentication on loopback), for the
+# fleet tests; $PG_URI names its database.  A cluster the machine may run
+# is not touched.
+start_postgres() {
+	PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	[ -x "$PG_BIN/initdb" ] || bail "PostgreSQL server binaries not found (apt-get install postgresql)"
+	PG_PORT=$(free_port)
+	d="$T_DIR/pg"
+	mkdir -p "$d"
+	chown postgres "$d"
+	runuser -u postgres -- "$PG_BIN/initdb" -D "$d/data" -A trust -U postgres > "$d/initdb.log" 2>&1 ||
+		bail "initdb failed: $(cat "$d/initdb.log")"
+	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$d/data" -l "$d/server.log" -w \
+		-o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $d -c fsync=off" start > "$d/start.log" 2>&1 ||
+		bail "PostgreSQL did not start: $(cat "$d/start.log" "$d/server.log" 2>/dev/null)"
+	T_PG="$d/data"
+	PG_URI="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
 }
 
 # postfix_set NAME=VALUE...: change main.cf and reload
