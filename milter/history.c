@@ -427,6 +427,7 @@ history_format(const struct history_msg *m, const struct verdict *v,
 
 	jw_set(&w, root, "v", json_integer(HISTORY_VERSION));
 	jw_set(&w, root, "time", json_integer((json_int_t)when));
+	jw_set(&w, root, "id", jw_str(&w, m->id, HISTORY_MAX_STR));
 	jw_set(&w, root, "queue_id", jw_str(&w, m->queue_id, HISTORY_MAX_STR));
 	jw_set(&w, root, "reporter", jw_str(&w, m->reporter, HISTORY_MAX_STR));
 	jw_set(&w, root, "client_ip", jw_str(&w, m->client_ip, HISTORY_MAX_STR));
@@ -909,7 +910,8 @@ jr_top(struct jr *r, json_t *root, struct history_record *out)
 	if (jr_int(r, root, "time", true, 0, HISTORY_MAX_TIME, 0, &n) != 0)
 		return -1;
 	out->when = v->when = (time_t)n;
-	if (jr_str(r, root, "queue_id", false, &out->queue_id) != 0 ||
+	if (jr_str(r, root, "id", false, &out->id) != 0 ||
+	    jr_str(r, root, "queue_id", false, &out->queue_id) != 0 ||
 	    jr_str(r, root, "reporter", false, &out->reporter) != 0 ||
 	    jr_str(r, root, "client_ip", true, &out->client_ip) != 0 ||
 	    jr_str(r, root, "helo", false, &out->helo) != 0 ||
@@ -1050,6 +1052,7 @@ history_record_free(struct history_record *r)
 
 	if (r == NULL)
 		return;
+	free(r->id);
 	free(r->queue_id);
 	free(r->reporter);
 	free(r->client_ip);

@@ -35,6 +35,8 @@
 /* What the milter knows about the message besides the verdict. */
 struct history_msg {
 	time_t		 when;		/* 0: use the verdict's time */
+	const char	*id;		/* unique per record (two identical messages in one
+					 * second stay two records); NULL when none */
 	const char	*queue_id;	/* MTA queue id; NULL when unknown */
 	const char	*reporter;	/* authserv-id / reporting organisation */
 	const char	*client_ip;	/* "" for a non-IP (local) client */
@@ -52,6 +54,7 @@ struct history_msg {
 struct history_record {
 	int		 version;
 	time_t		 when;		/* also in v.when */
+	char		*id;		/* NULL in records written without one */
 	char		*queue_id;
 	char		*reporter;
 	char		*client_ip;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <libmilter/mfapi.h>
 
@@ -282,6 +283,20 @@ add_ar(SMFICTX *ctx, struct session *s, const struct verdict *v, const char *qid
 	free(value);
 }
 
+/*
+ * record_id - unique per history record: the process, a counter and the
+ * time.  Two identical messages in the same second (no queue id, as with
+ * some test clients) stay two records for the report tool.
+ */
+static char *
+record_id(time_t when)
+{
+	static unsigned long counter;	/* atomic increment: shared by all threads */
+	unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+
+	return xasprintf("%llx.%lx.%lx", (unsigned long long)when, (unsigned long)getpid(), n);
+}
+
 /* write_history - one record per evaluated message */
 static void
 write_history(struct session *s, const struct verdict *v, const struct decision *d, const char *qid)
@@ -289,6 +304,7 @@ write_history(struct session *s, const struct verdict *v, const struct decision 
 	struct history_msg hm;
 	const char **doms;
 	struct buf line;
+	char *id;
 	size_t i;
 
 	if (s->rt->history == NULL)
@@ -300,6 +316,7 @@ write_history(struct session *s, const struct verdict *v, const struct decision 
 		doms[i] = at != NULL ? at + 1 : "";
 	}
 	memset(&hm, 0, sizeof(hm));
+	hm.id = id = record_id(v->when);
 	hm.when = v->when;
 	hm.queue_id = qid;
 	hm.reporter = s->conf->authserv_id;
@@ -315,6 +332,7 @@ write_history(struct session *s, const struct verdict *v, const struct decision 
 		log_err("%s: history record not written to %s", qid, s->conf->history_file);
 	buf_free(&line);
 	free(doms);
+	free(id);
 }
 
 /* mlfi_eom - end of message: decide and act */

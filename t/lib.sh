@@ -327,6 +327,28 @@ wait_delivered() {
 	return 0
 }
 
+# mkmsg FILE FROM [EXTRA-HEADER-LINE...]: a plain test message
+mkmsg() {
+	f=$1 from=$2; shift 2
+	{
+		for h in "$@"; do printf '%s\n' "$h"; done
+		printf 'From: Sender <%s>\n' "$from"
+		printf 'To: rcpt@dest.test\nSubject: test %s\n' "$(basename "$f")"
+		printf 'Date: Mon, 23 Nov 2026 10:00:00 +0000\nMessage-ID: <%s@test>\n\n' "$(basename "$f")"
+		printf 'Hello.\nThis is a test message.\n'
+	} > "$f"
+}
+
+# mt_send MSGFILE CLIENT-IP MAIL-FROM: one message through the milter
+# (miltertest, Postfix-style); prints what the milter did
+mt_send() {
+	out="$T_DIR/mt.$$.out"
+	rm -f "$out"
+	miltertest_run message.lua "msgfile=$1" "outfile=$out" "client_ip=$2" \
+		"client_host=[$2]" "helo=client.example.net" "mailfrom=$3" "rcpt=rcpt@dest.test" >/dev/null 2>&1
+	cat "$out" 2>/dev/null
+}
+
 # miltertest_run SCRIPT [NAME=VALUE...]: run a miltertest Lua script
 # against $MILTER_SOCKET; prints its output, returns its status
 miltertest_run() {

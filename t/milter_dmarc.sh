@@ -12,18 +12,6 @@ HISTORY="$T_DIR/history.jsonl"
 T_BROKEN_ZONES="servfail.test"
 start_nsd
 
-# mkmsg FILE FROM [EXTRA-HEADER-LINE...]: a plain message
-mkmsg() {
-	f=$1 from=$2; shift 2
-	{
-		for h in "$@"; do printf '%s\n' "$h"; done
-		printf 'From: Sender <%s>\n' "$from"
-		printf 'To: rcpt@dest.test\nSubject: test %s\n' "$(basename "$f")"
-		printf 'Date: Mon, 23 Nov 2026 10:00:00 +0000\nMessage-ID: <%s@test>\n\n' "$(basename "$f")"
-		printf 'Hello.\nThis is a test message.\n'
-	} > "$f"
-}
-
 # sign IN OUT DOMAIN SELECTOR [ALG]: DKIM-sign with a test key
 sign() {
 	"$SIGN" -d "$3" -s "$4" -k "$KEYS/$4.pem" ${5:+-a "$5"} < "$1" > "$2" ||

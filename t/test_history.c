@@ -265,7 +265,7 @@ static void
 test_round_trip(void)
 {
 	static const char *const rcpts[] = { "Example.ORG", "example.net", "example.org", "", NULL };
-	struct history_msg m = { 1700000123, "4XyZ1234", "mx.example.org", "2001:db8::25",
+	struct history_msg m = { 1700000123, NULL, "4XyZ1234", "mx.example.org", "2001:db8::25",
 		"mail.example.com", "b+x@Bounce.Example.com", rcpts, 5 };
 	struct history_record r;
 	struct verdict v;
@@ -308,7 +308,7 @@ test_round_trip(void)
 
 	/* nothing evaluated, null sender, no queue id */
 	{
-		struct history_msg m2 = { 0, NULL, NULL, "", NULL, "", NULL, 0 };
+		struct history_msg m2 = { 0, NULL, NULL, NULL, "", NULL, "", NULL, 0 };
 
 		verdict_init(&v);
 		v.when = 42;
@@ -353,7 +353,7 @@ test_hostile_strings(void)
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		const char *want = t[i].out != NULL ? t[i].out : t[i].in;
-		struct history_msg m = { 1, t[i].in, t[i].in, t[i].in, t[i].in, t[i].in, NULL, 0 };
+		struct history_msg m = { 1, NULL, t[i].in, t[i].in, t[i].in, t[i].in, t[i].in, NULL, 0 };
 
 		verdict_init(&v);
 		set_spf(&v.spf, AUTH_FAIL, false, t[i].in, t[i].in, t[i].in);
@@ -378,7 +378,7 @@ test_hostile_strings(void)
 static void
 test_caps(void)
 {
-	struct history_msg m = { 1, NULL, NULL, "192.0.2.1", NULL, NULL, NULL, 0 };
+	struct history_msg m = { 1, NULL, NULL, NULL, "192.0.2.1", NULL, NULL, NULL, 0 };
 	struct history_record r;
 	struct verdict v;
 	struct buf line;
@@ -421,7 +421,7 @@ test_caps(void)
 			rd[i][HISTORY_MAX_STR - 2] = (char)('A' + i / 26);
 			rc_list[i] = rd[i];
 		}
-		m = (struct history_msg){ 1, worst, worst, worst, worst, worst, rc_list,
+		m = (struct history_msg){ 1, NULL, worst, worst, worst, worst, worst, rc_list,
 			HISTORY_MAX_RCPT_DOMAINS };
 		verdict_init(&v);
 		set_spf(&v.spf, AUTH_FAIL, false, worst, worst, worst);
@@ -465,7 +465,7 @@ test_caps(void)
 static void
 test_writer_refuses(void)
 {
-	struct history_msg m = { 1, NULL, NULL, "192.0.2.1", NULL, NULL, NULL, 0 };
+	struct history_msg m = { 1, NULL, NULL, NULL, "192.0.2.1", NULL, NULL, NULL, 0 };
 	struct verdict v;
 	struct buf line;
 
@@ -603,7 +603,7 @@ test_reader_limits(void)
 static void
 test_fuzz(void)
 {
-	struct history_msg m = { 1700000000, "Q1", "mx.example.org", "192.0.2.1", "h.example",
+	struct history_msg m = { 1700000000, NULL, "Q1", "mx.example.org", "192.0.2.1", "h.example",
 		"a@example.com", NULL, 0 };
 	struct history_record r;
 	struct verdict v;
@@ -654,7 +654,7 @@ static void *
 writer(void *p)
 {
 	struct writer_arg *a = p;
-	struct history_msg m = { 1700000000, NULL, "mx.example.org", "192.0.2.7", "h.example",
+	struct history_msg m = { 1700000000, NULL, NULL, "mx.example.org", "192.0.2.7", "h.example",
 		"a@example.com", NULL, 0 };
 	struct verdict v;
 	struct buf line;

@@ -1,0 +1,495 @@
+/*
+ * main.c - dmarc-reports: import history records into a store and send
+ * DMARC aggregate reports from it (RFC 9990, or RFC 7489 Appendix C).
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "buf.h"
+#include "deliver.h"
+#include "dns.h"
+#include "import.h"
+#include "log.h"
+#include "orgdomain.h"
+#include "rconf.h"
+#include "report.h"
+#include "rua.h"
+#include "smtp.h"
+#include "store.h"
+#include "util.h"
+#include "xml.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG	SYSCONFDIR "/dmarc-reports.conf"
+
+/* usage - the synopsis */
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: dmarc-reports [-c config] [--db database] import HISTORY...\n"
+	    "       dmarc-reports [-c config] [--db database] send [--until TIME] [--dry-run --output DIR]\n"
+	    "       dmarc-reports [-c config] [--db database] expire --days N\n"
+	    "       dmarc-reports [-c config] -n\n");
+	exit(status);
+}
+
+/* on_malformed - a bad history line: say where, go on */
+static void
+on_malformed(void *arg, const char *path, unsigned long long lineno, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "dmarc-reports: %s:%llu: %s (skipped)\n", path, lineno, msg);
+}
+
+/* cmd_import - every file named, idempotently */
+static int
+cmd_import(struct store *st, int argc, char **argv)
+{
+	struct import_stats s;
+	char err[1024];
+	int i, rc = 0;
+
+	if (argc < 1)
+		usage(EX_USAGE);
+	for (i = 0; i < argc; i++) {
+		memset(&s, 0, sizeof(s));
+		s.on_malformed = on_malformed;
+		if (import_file(st, argv[i], &s, err, sizeof(err)) != 0) {
+			fprintf(stderr, "dmarc-reports: %s: %s\n", argv[i], err);
+			rc = 1;
+			continue;
+		}
+		printf("%s: %llu lines, %llu imported, %llu already imported, %llu malformed, "
+		    "%llu without a DMARC policy\n", argv[i], s.lines, s.imported, s.duplicates,
+		    s.malformed, s.unreportable);
+		if (s.malformed > 0)
+			rc = 1;
+	}
+	return rc;
+}
+
+/* parse_time - seconds since the epoch, or ISO 8601 "YYYY-MM-DD[THH:MM:SS][Z]" (UTC) */
+static int
+parse_time(const char *s, time_t *out)
+{
+	struct tm tm;
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (*s != '\0' && *end == '\0' && errno == 0 && n >= 0) {
+		*out = (time_t)n;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end != NULL && (*end == 'T' || *end == ' '))
+		end = strptime(end + 1, "%H:%M:%S", &tm);
+	if (end == NULL || (*end != '\0' && strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0))
+		return -1;
+	*out = timegm(&tm);
+	return 0;
+}
+
+struct send_ctx {
+	const struct rconf	*rc;
+	struct store		*st;
+	struct dns		*dns;
+	struct orgdomain	*psl;
+	struct smtp_config	 smtp;
+	char			*password;
+	const char		*outdir;	/* dry run: write files here */
+	const char		*org_domain;	/* receiver, in file names */
+	unsigned		 built, sent, problems;
+	char			**dry_ids;	/* dry run: reports to forget afterwards */
+	size_t			 n_dry_ids;
+};
+
+/* write_gz - the report as the .xml.gz that would be attached */
+static int
+write_gz(const char *path, const char *xml, size_t len)
+{
+	gzFile gz = gzopen(path, "wb9");
+
+	if (gz == NULL)
+		return -1;
+	if (gzwrite(gz, xml, (unsigned)len) != (int)len) {
+		gzclose(gz);
+		return -1;
+	}
+	return gzclose(gz) == Z_OK ? 0 : -1;
+}
+
+/* dest_state - a delivery outcome as the store keeps it */
+static enum store_dest_state
+dest_state(enum deliver_outcome o)
+{
+	switch (o) {
+	case DELIVER_SENT:
+		return STORE_DEST_SENT;
+	case DELIVER_DEFERRED:
+		return STORE_DEST_FAILED;	/* retried on the next run */
+	default:
+		return STORE_DEST_REFUSED;	/* too big, not authorised, 5xx: never retried */
+	}
+}
+
+/* emit - one report built by the store: XML, then files or mail */
+static int
+emit(struct report *r, const char *rua, void *arg)
+{
+	struct send_ctx *c = arg;
+	struct deliver_msg m;
+	struct deliver_result *res = NULL;
+	struct rua_dest *dests = NULL;
+	struct buf xml, msg, name;
+	char err[1024], *path;
+	size_t n = 0, i;
+	int rc = 0;
+
+	/* A domain that asked for no aggregate reports gets none. */
+	if (rua == NULL || *rua == '\0')
+		return 0;
+	buf_init(&xml, DELIVER_MAX_MESSAGE);
+	if (report_xml(r, &xml, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dmarc-reports: report %s for %s: %s\n", r->report_id, r->domain, err);
+		buf_free(&xml);
+		c->problems++;
+		return -1;
+	}
+	c->built++;
+	memset(&m, 0, sizeof(m));
+	m.rules = c->rc->format == REPORT_RFC7489 ? RULES_RFC7489 : RULES_RFC9989;
+	m.from = c->rc->email;
+	m.org_domain = c->org_domain;
+	m.domain = r->domain;
+	m.report_id = r->report_id;
+	m.begin = r->begin;
+	m.end = r->end;
+	m.xml = buf_str(&xml);
+	m.xml_len = xml.len;
+
+	if (c->outdir != NULL) {
+		char *to[1] = { (char *)"dry-run@invalid" };
+
+		c->dry_ids = xrealloc(c->dry_ids, (c->n_dry_ids + 1) * sizeof(*c->dry_ids));
+		c->dry_ids[c->n_dry_ids++] = xstrdup(r->report_id);
+		m.to = to;
+		m.n_to = 1;
+		buf_init(&msg, 0);
+		buf_init(&name, 1024);
+		if (deliver_build(&m, &msg, &name, err, sizeof(err)) != 0) {
+			fprintf(stderr, "dmarc-reports: report %s: %s\n", r->report_id, err);
+			rc = -1;
+		} else {
+			path = xasprintf("%s/%s", c->outdir, buf_str(&name));
+			if (write_gz(path, buf_str(&xml), xml.len) != 0) {
+				fprintf(stderr, "dmarc-reports: %s: cannot write: %s\n", path, strerror(errno));
+				rc = -1;
+			} else
+				printf("%s: report %s for %s (%zu records) -> rua %s\n", path, r->report_id,
+				    r->domain, r->n_rows, rua);
+			free(path);
+		}
+		buf_free(&msg);
+		buf_free(&name);
+		buf_free(&xml);
+		if (rc != 0)
+			c->problems++;
+		return rc;
+	}
+
+	/* RFC 9990 §4: every destination checked (external ones by DNS). */
+	if (rua_destinations(c->dns, c->psl, m.rules, r->domain, rua, &dests, &n, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dmarc-reports: report %s for %s: rua \"%s\": %s\n", r->report_id, r->domain, rua, err);
+		buf_free(&xml);
+		c->problems++;
+		return -1;
+	}
+	if (deliver_report(&c->smtp, &m, dests, n, &res, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dmarc-reports: report %s for %s: %s\n", r->report_id, r->domain, err);
+		rc = -1;
+	}
+	for (i = 0; res != NULL && i < n; i++) {
+		enum store_dest_state s = dest_state(res[i].outcome);
+
+		printf("report %s for %s to %s: %s%s%s\n", r->report_id, r->domain,
+		    res[i].address != NULL ? res[i].address : dests[i].uri, deliver_outcome_str(res[i].outcome),
+		    res[i].detail != NULL ? " - " : "", res[i].detail != NULL ? res[i].detail : "");
+		/* The store keys destinations by their rua URI (RFC 9990 §4). */
+		if (store_report_mark(c->st, r->report_id, dests[i].uri, s, res[i].detail,
+		    err, sizeof(err)) != 0) {
+			fprintf(stderr, "dmarc-reports: report %s: bookkeeping failed: %s\n", r->report_id, err);
+			rc = -1;
+		}
+		if (res[i].outcome == DELIVER_SENT)
+			c->sent++;
+		else if (res[i].outcome != DELIVER_REFUSED && res[i].outcome != DELIVER_TOO_BIG)
+			c->problems++;
+	}
+	deliver_results_free(res, n);
+	rua_dests_free(dests, n);
+	buf_free(&xml);
+	return rc;
+}
+
+/* read_password - SMTPPasswordFile: first line */
+static char *
+read_password(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (fp == NULL)
+		return NULL;
+	if (getline(&line, &cap, fp) < 0) {
+		free(line);
+		line = NULL;
+	} else
+		line[strcspn(line, "\r\n")] = '\0';
+	fclose(fp);
+	return line;
+}
+
+/* cmd_send - build and deliver every report that is due */
+static int
+cmd_send(const struct rconf *rc, struct store *st, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "until", required_argument, NULL, 'u' },
+		{ "dry-run", no_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct report_options o;
+	struct send_ctx c;
+	struct dns_options dopt;
+	time_t until = time(NULL);
+	bool dry = false;
+	const char *at;
+	char err[1024], *colon;
+	int ch, rv;
+
+	memset(&c, 0, sizeof(c));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'u':
+			if (parse_time(optarg, &until) != 0) {
+				fprintf(stderr, "dmarc-reports: --until %s: not ISO 8601 (2026-11-23T00:00:00Z) nor epoch seconds\n", optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'd':
+			dry = true;
+			break;
+		case 'o':
+			c.outdir = optarg;
+			break;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	if (dry != (c.outdir != NULL)) {
+		fprintf(stderr, "dmarc-reports: --dry-run and --output DIR go together\n");
+		return EX_USAGE;
+	}
+	if (rc->org_name == NULL || rc->email == NULL || (at = strrchr(rc->email, '@')) == NULL) {
+		fprintf(stderr, "dmarc-reports: send needs OrgName and ReportEmail (an address) in the configuration\n");
+		return EX_CONFIG;
+	}
+	c.rc = rc;
+	c.st = st;
+	c.org_domain = rc->receiver != NULL ? rc->receiver : at + 1;
+	if (!dry) {
+		memset(&dopt, 0, sizeof(dopt));
+		dopt.nameservers = rc->nameservers;
+		dopt.n_nameservers = rc->n_nameservers;
+		dopt.timeout = rc->dns_timeout;
+		dopt.retries = 1;
+		dopt.cache_entries = 1000;
+		dopt.max_ttl = 3600;
+		dopt.max_neg_ttl = 300;
+		if ((c.dns = dns_new_ldns(&dopt, err, sizeof(err))) == NULL ||
+		    (c.psl = orgdomain_load(rc->psl_file, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "dmarc-reports: %s\n", err);
+			dns_free(c.dns);
+			return EX_CONFIG;
+		}
+		c.smtp.transport = rc->sendmail != NULL ? SMTP_TRANSPORT_SENDMAIL : SMTP_TRANSPORT_RELAY;
+		c.smtp.sendmail = rc->sendmail;
+		c.smtp.host = xstrdup(rc->smtp_relay);
+		if ((colon = strrchr((char *)c.smtp.host, ':')) != NULL && strchr(colon, ']') == NULL) {
+			*colon = '\0';
+			c.smtp.port = (unsigned)atoi(colon + 1);
+		}
+		c.smtp.tls = rc->smtp_starttls ? SMTP_TLS_REQUIRE : SMTP_TLS_NONE;
+		c.smtp.tls_allow_untrusted = !rc->smtp_tls_verify;
+		c.smtp.auth_user = rc->smtp_user;
+		if (rc->smtp_password_file != NULL &&
+		    (c.password = read_password(rc->smtp_password_file)) == NULL) {
+			fprintf(stderr, "dmarc-reports: SMTPPasswordFile %s: cannot read\n", rc->smtp_password_file);
+			return EX_CONFIG;
+		}
+		c.smtp.auth_password = c.password;
+	}
+	memset(&o, 0, sizeof(o));
+	o.format = rc->format;
+	o.org_name = rc->org_name;
+	o.email = rc->email;
+	o.extra_contact_info = rc->extra_contact_info;
+	o.generator = PACKAGE_NAME " " PACKAGE_VERSION;
+
+	rv = 0;
+	if (!dry && store_retry_reports(st, until, &o, emit, &c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dmarc-reports: retrying unsent reports: %s\n", err);
+		rv = 1;
+	}
+	if (store_build_reports(st, until, &o, emit, &c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dmarc-reports: %s\n", err);
+		rv = 1;
+	}
+	/* A dry run leaves no trace: the next run builds the same reports, same ids. */
+	for (size_t i = 0; i < c.n_dry_ids; i++) {
+		if (store_report_forget(st, c.dry_ids[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "dmarc-reports: dry run: %s\n", err);
+			rv = 1;
+		}
+		free(c.dry_ids[i]);
+	}
+	free(c.dry_ids);
+	printf("%u reports built, %u deliveries accepted, %u problems\n", c.built, c.sent, c.problems);
+	free((char *)c.smtp.host);
+	free(c.password);
+	orgdomain_free(c.psl);
+	dns_free(c.dns);
+	return rv != 0 || c.problems > 0 ? 1 : 0;
+}
+
+/* cmd_expire - drop what is older than N days */
+static int
+cmd_expire(struct store *st, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "days", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct store_expire_stats s;
+	long days = -1;
+	char err[1024], *end;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch != 'd')
+			usage(EX_USAGE);
+		days = strtol(optarg, &end, 10);
+		if (*optarg == '\0' || *end != '\0' || days < 1 || days > 36500) {
+			fprintf(stderr, "dmarc-reports: --days %s: a number of days from 1 to 36500\n", optarg);
+			return EX_USAGE;
+		}
+	}
+	if (days < 0)
+		usage(EX_USAGE);
+	memset(&s, 0, sizeof(s));
+	if (store_expire(st, time(NULL) - days * 86400, &s, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dmarc-reports: expire: %s\n", err);
+		return 1;
+	}
+	printf("expired %llu records and %llu reports older than %ld days\n", s.messages, s.reports, days);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "db", required_argument, NULL, 'D' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *config = DEFAULT_CONFIG, *db = NULL, *cmd;
+	bool explicit_config = false, check = false;
+	struct rconf *rc;
+	struct store *st;
+	char err[1024];
+	int ch, rv;
+
+	log_init("dmarc-reports");
+	log_set_stderr(true);
+	log_set_level(LOG_LEVEL_WARN);
+	/* "+": global options end at the command word */
+	while ((ch = getopt_long(argc, argv, "+c:hnV", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			explicit_config = true;
+			break;
+		case 'D':
+			db = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'h':
+			usage(0);
+		case 'V':
+			printf("dmarc-reports %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	if (!explicit_config && access(config, F_OK) != 0)
+		config = NULL;
+	if ((rc = rconf_load(config, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "dmarc-reports: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (db != NULL) {
+		free(rc->database);
+		rc->database = xstrdup(db);
+	}
+	if (check) {
+		printf("# %s: configuration OK\n", config != NULL ? config : "built-in defaults");
+		rconf_dump(rc, stdout);
+		rconf_free(rc);
+		return 0;
+	}
+	if (optind >= argc)
+		usage(EX_USAGE);
+	cmd = argv[optind];
+	if (strcmp(cmd, "import") != 0 && strcmp(cmd, "send") != 0 && strcmp(cmd, "expire") != 0) {
+		fprintf(stderr, "dmarc-reports: unknown command \"%s\"\n", cmd);
+		usage(EX_USAGE);
+	}
+	if ((st = store_open(rc->database, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "dmarc-reports: %s: %s\n", rc->database, err);
+		rconf_free(rc);
+		return EX_CONFIG;
+	}
+	if (strcmp(cmd, "import") == 0)
+		rv = cmd_import(st, argc - optind - 1, argv + optind + 1);
+	else if (strcmp(cmd, "send") == 0)
+		rv = cmd_send(rc, st, argc - optind, argv + optind);
+	else
+		rv = cmd_expire(st, argc - optind, argv + optind);
+	store_close(st);
+	rconf_free(rc);
+	return rv;
+}
