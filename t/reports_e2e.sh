@@ -19,6 +19,19 @@ for d in example.com example.org extrua.test noauth.test quarantine.test; do
 	mkmsg "$M/$d.eml" "user@$d"
 done
 
+## configuration: the sample is valid and, with the manual, lists every option
+out=$("$R" -n -c "$top_srcdir/conf/dmarc-reports.conf" 2>&1)
+ok $? "dmarc-reports -n accepts the sample configuration"
+missing=""
+for o in $(printf '%s\n' "$out" | sed 1d | awk '{print $1}'); do
+	grep -q "^#\{0,1\}$o[[:space:]]" "$top_srcdir/conf/dmarc-reports.conf" || missing="$missing conf:$o"
+	grep -q "^\.BR $o" "$top_srcdir/docs/dmarc-reports.8" || missing="$missing man:$o"
+done
+is "$missing" "" "every dmarc-reports option is in the sample and in dmarc-reports(8)"
+printf 'Databse /tmp/x\n' > "$T_DIR/bad.conf"
+out=$("$R" -n -c "$T_DIR/bad.conf" 2>&1)
+like "$out" 'bad\.conf:1: unknown option "Databse"' "a bad option names file and line"
+
 ## history from the milter: 9 messages
 for i in 1 2 3; do mt_send "$M/example.com.eml" 192.0.2.1 user@example.com > /dev/null; done
 for i in 1 2; do mt_send "$M/example.com.eml" 203.0.113.5 user@example.com > /dev/null; done
