@@ -178,19 +178,6 @@ version_end(const char *s, size_t len)
 	return i;
 }
 
-/* set_err - format into the caller's err buffer (may be NULL) */
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* put_excerpt - append at most EXCERPT_MAX bytes of p, non-printables escaped */
 static void
 put_excerpt(struct buf *b, const char *p, size_t n)
@@ -698,17 +685,17 @@ dmarc_record_parse(const char *txt, size_t len, struct dmarc_record *out,
 	int failed = 0;
 
 	memset(out, 0, sizeof(*out));
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if ((i = version_end(txt, len)) == 0) {
-		set_err(err, errlen, "not a DMARC record (does not start with v=DMARC1)");
+		err_set(err, errlen, "not a DMARC record (does not start with v=DMARC1)");
 		return DMARC_PARSE_NOT_DMARC;
 	}
 	if (len > DMARC_RECORD_MAX) {
-		set_err(err, errlen, "DMARC record too long (%zu bytes, limit %d)", len, DMARC_RECORD_MAX);
+		err_set(err, errlen, "DMARC record too long (%zu bytes, limit %d)", len, DMARC_RECORD_MAX);
 		return DMARC_PARSE_INVALID;
 	}
 	if ((nul = memchr(txt, '\0', len)) != NULL) {
-		set_err(err, errlen, "DMARC record contains a NUL byte at offset %zu", (size_t)(nul - txt));
+		err_set(err, errlen, "DMARC record contains a NUL byte at offset %zu", (size_t)(nul - txt));
 		return DMARC_PARSE_INVALID;
 	}
 
@@ -739,14 +726,14 @@ dmarc_record_parse(const char *txt, size_t len, struct dmarc_record *out,
 	free(pc.seen);
 	if (failed) {
 		if (pc.notes.len > 0)
-			set_err(err, errlen, "invalid DMARC record: %s (also: %s)", why, buf_str(&pc.notes));
+			err_set(err, errlen, "invalid DMARC record: %s (also: %s)", why, buf_str(&pc.notes));
 		else
-			set_err(err, errlen, "invalid DMARC record: %s", why);
+			err_set(err, errlen, "invalid DMARC record: %s", why);
 		buf_free(&pc.notes);
 		dmarc_record_free(&pc.rec);
 		return DMARC_PARSE_INVALID;
 	}
-	set_err(err, errlen, "%s", buf_str(&pc.notes));
+	err_set(err, errlen, "%s", buf_str(&pc.notes));
 	buf_free(&pc.notes);
 	pc.rec.raw = xstrndup(txt, len);
 	*out = pc.rec;

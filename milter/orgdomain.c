@@ -31,19 +31,6 @@ struct orgdomain {
 	int		 rules;		/* psl_suffix_count(); -1 for DAFSA files */
 };
 
-/* set_err - format a message into the caller's err buffer, if any */
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* is_ldh_ - letter, digit, hyphen or underscore (ASCII, either case) */
 static bool
 is_ldh_(unsigned char c)
@@ -134,13 +121,13 @@ check_alabel(const char *label, char *err, size_t errlen)
 
 	rc = idn_to_alabel(label, &out);
 	if (rc != IDN2_OK) {
-		set_err(err, errlen, "invalid A-label \"%s\": %s", label, idn2_strerror(rc));
+		err_set(err, errlen, "invalid A-label \"%s\": %s", label, idn2_strerror(rc));
 		return -1;
 	}
 	rc = strcmp(out, label);
 	free(out);
 	if (rc != 0) {
-		set_err(err, errlen, "A-label \"%s\" is not in canonical form", label);
+		err_set(err, errlen, "A-label \"%s\" is not in canonical form", label);
 		return -1;
 	}
 	return 0;
@@ -167,22 +154,22 @@ domain_normalize(const char *in, char *err, size_t errlen)
 	size_t n;
 
 	if (in == NULL) {
-		set_err(err, errlen, "no domain name");
+		err_set(err, errlen, "no domain name");
 		return NULL;
 	}
 	n = strnlen(in, DOMAIN_MAX_INPUT + 1);
 	if (n > DOMAIN_MAX_INPUT) {
-		set_err(err, errlen, "domain name longer than %d bytes", DOMAIN_MAX_INPUT);
+		err_set(err, errlen, "domain name longer than %d bytes", DOMAIN_MAX_INPUT);
 		return NULL;
 	}
 	if (n > 0 && in[n - 1] == '.')
 		n--;			/* an absolute name: strip one dot */
 	if (n == 0) {
-		set_err(err, errlen, "empty domain name");
+		err_set(err, errlen, "empty domain name");
 		return NULL;
 	}
 	if (in[0] == '.') {
-		set_err(err, errlen, "leading dot in domain name");
+		err_set(err, errlen, "leading dot in domain name");
 		return NULL;
 	}
 
@@ -198,7 +185,7 @@ domain_normalize(const char *in, char *err, size_t errlen)
 				ascii = false;
 		len = (size_t)(e - s);
 		if (len == 0) {
-			set_err(err, errlen, "empty label in domain name");
+			err_set(err, errlen, "empty label in domain name");
 			goto fail;
 		}
 		if (s != in)
@@ -207,12 +194,12 @@ domain_normalize(const char *in, char *err, size_t errlen)
 			size_t start = out.len;
 
 			if (len > DOMAIN_MAX_LABEL) {
-				set_err(err, errlen, "label longer than %d octets", DOMAIN_MAX_LABEL);
+				err_set(err, errlen, "label longer than %d octets", DOMAIN_MAX_LABEL);
 				goto fail;
 			}
 			for (p = s; p < e; p++) {
 				if (!is_ldh_((unsigned char)*p)) {
-					set_err(err, errlen, "character 0x%02x not allowed in a domain name",
+					err_set(err, errlen, "character 0x%02x not allowed in a domain name",
 					    (unsigned char)*p);
 					goto fail;
 				}
@@ -227,13 +214,13 @@ domain_normalize(const char *in, char *err, size_t errlen)
 
 			free(label);
 			if (rc != IDN2_OK) {
-				set_err(err, errlen, "invalid internationalized label: %s",
+				err_set(err, errlen, "invalid internationalized label: %s",
 				    idn2_strerror(rc));
 				goto fail;
 			}
 			if (*alabel == '\0') {	/* e.g. only a soft hyphen, which UTS #46 drops */
 				free(alabel);
-				set_err(err, errlen, "label empty after IDNA mapping");
+				err_set(err, errlen, "label empty after IDNA mapping");
 				goto fail;
 			}
 			ascii_lowercase(alabel);
@@ -242,11 +229,11 @@ domain_normalize(const char *in, char *err, size_t errlen)
 		}
 	}
 	if (out.truncated) {
-		set_err(err, errlen, "domain name too long");
+		err_set(err, errlen, "domain name too long");
 		goto fail;
 	}
 	if ((why = check_canonical(buf_str(&out))) != NULL) {
-		set_err(err, errlen, "%s", why);
+		err_set(err, errlen, "%s", why);
 		goto fail;
 	}
 	return buf_detach(&out);
@@ -295,7 +282,7 @@ orgdomain_load(const char *path, char *err, size_t errlen)
 
 	if (path != NULL) {
 		if (*path == '\0') {
-			set_err(err, errlen, "empty public suffix list file name");
+			err_set(err, errlen, "empty public suffix list file name");
 			return NULL;
 		}
 		/*
@@ -304,7 +291,7 @@ orgdomain_load(const char *path, char *err, size_t errlen)
 		 * and must load.
 		 */
 		if ((fp = fopen(path, "r")) == NULL) {
-			set_err(err, errlen, "%s: %s", path, strerror(errno));
+			err_set(err, errlen, "%s: %s", path, strerror(errno));
 			return NULL;
 		}
 		psl = psl_load_fp(fp);
@@ -312,12 +299,12 @@ orgdomain_load(const char *path, char *err, size_t errlen)
 			st.st_mtime = 0;
 		fclose(fp);
 		if (psl == NULL) {
-			set_err(err, errlen, "%s: not a public suffix list", path);
+			err_set(err, errlen, "%s: not a public suffix list", path);
 			return NULL;
 		}
 		if (psl_suffix_count(psl) == 0) {
 			psl_free(psl);
-			set_err(err, errlen, "%s: public suffix list has no rules", path);
+			err_set(err, errlen, "%s: public suffix list has no rules", path);
 			return NULL;
 		}
 		od = xcalloc(1, sizeof(*od));
@@ -329,7 +316,7 @@ orgdomain_load(const char *path, char *err, size_t errlen)
 		time_t date;
 
 		if ((psl = psl_latest(NULL)) == NULL) {
-			set_err(err, errlen, "no public suffix list: no system file and no built-in list");
+			err_set(err, errlen, "no public suffix list: no system file and no built-in list");
 			return NULL;
 		}
 		od = xcalloc(1, sizeof(*od));

@@ -80,6 +80,19 @@ xasprintf(const char *fmt, ...)
 	return p;
 }
 
+/* err_set - format into the caller's err buffer, if there is one */
+void
+err_set(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
 /* ascii_tolower - locale-independent tolower */
 char
 ascii_tolower(char c)

@@ -23,6 +23,9 @@ void	 ascii_lowercase(char *);
 bool	 ascii_strcaseeq(const char *, const char *);
 bool	 ascii_strncaseeq(const char *, const char *, size_t);
 
+/* Format into a caller's error buffer; err may be NULL (nothing written). */
+void	 err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Trim leading and trailing white space in place; returns the start. */
 char	*str_trim(char *);
 

@@ -25,19 +25,6 @@
 #define B64_LINE	76	/* RFC 2045 §6.8: encoded lines at most 76 characters */
 #define UNIQUE_ID_MAX	64
 
-/* set_err - format into the caller's err buffer (may be NULL) */
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* deliver_outcome_str - name of an outcome for logs */
 const char *
 deliver_outcome_str(enum deliver_outcome o)
@@ -148,7 +135,7 @@ gzip_xml(const char *xml, size_t len, struct buf *out, char *err, size_t errlen)
 
 	memset(&zs, 0, sizeof(zs));
 	if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		set_err(err, errlen, "zlib: deflateInit2 failed");
+		err_set(err, errlen, "zlib: deflateInit2 failed");
 		return -1;
 	}
 	zs.next_in = (Bytef *)(uintptr_t)xml;
@@ -164,12 +151,12 @@ gzip_xml(const char *xml, size_t len, struct buf *out, char *err, size_t errlen)
 		zr = deflate(&zs, len == 0 ? Z_FINISH : Z_NO_FLUSH);
 		if (zr == Z_STREAM_ERROR) {
 			deflateEnd(&zs);
-			set_err(err, errlen, "zlib: deflate failed");
+			err_set(err, errlen, "zlib: deflate failed");
 			return -1;
 		}
 		if (buf_append(out, chunk, sizeof(chunk) - zs.avail_out) != 0) {
 			deflateEnd(&zs);
-			set_err(err, errlen, "compressed report over %u bytes", DELIVER_MAX_MESSAGE);
+			err_set(err, errlen, "compressed report over %u bytes", DELIVER_MAX_MESSAGE);
 			return -1;
 		}
 	} while (zr != Z_STREAM_END);
@@ -280,7 +267,7 @@ norm_domain(const char *what, const char *d, char *err, size_t errlen)
 	char nerr[128], *n;
 
 	if (d == NULL || (n = domain_normalize(d, nerr, sizeof(nerr))) == NULL) {
-		set_err(err, errlen, "%s unusable: %s", what, d == NULL ? "none given" : nerr);
+		err_set(err, errlen, "%s unusable: %s", what, d == NULL ? "none given" : nerr);
 		return NULL;
 	}
 	return n;
@@ -306,16 +293,16 @@ deliver_build(const struct deliver_msg *in, struct buf *msg, struct buf *filenam
 	buf_init(filename, 0);
 
 	if (in->from == NULL || !smtp_address_valid(in->from)) {
-		set_err(err, errlen, "From address unusable: \"%.80s\"", in->from ? in->from : "");
+		err_set(err, errlen, "From address unusable: \"%.80s\"", in->from ? in->from : "");
 		goto out;
 	}
 	if (in->n_to == 0) {
-		set_err(err, errlen, "no recipients");
+		err_set(err, errlen, "no recipients");
 		goto out;
 	}
 	for (i = 0; i < in->n_to; i++) {
 		if (!smtp_address_valid(in->to[i])) {
-			set_err(err, errlen, "recipient address unusable: \"%.80s\"",
+			err_set(err, errlen, "recipient address unusable: \"%.80s\"",
 			    in->to[i] ? in->to[i] : "");
 			goto out;
 		}
@@ -327,7 +314,7 @@ deliver_build(const struct deliver_msg *in, struct buf *msg, struct buf *filenam
 	    (dom = norm_domain("policy domain", in->domain, err, errlen)) == NULL)
 		goto out;
 	if ((rid = report_id_norm(in->report_id)) == NULL) {
-		set_err(err, errlen, "report ID \"%.80s\" is not dot-atom-text [\"@\" dot-atom-text] "
+		err_set(err, errlen, "report ID \"%.80s\" is not dot-atom-text [\"@\" dot-atom-text] "
 		    "of at most %d bytes (RFC 9990 §3)", in->report_id ? in->report_id : "",
 		    DELIVER_MAX_REPORT_ID);
 		goto out;
@@ -338,7 +325,7 @@ deliver_build(const struct deliver_msg *in, struct buf *msg, struct buf *filenam
 		/* RFC 9990 §3: unique-id = 1*(ALPHA / DIGIT) */
 		if (ul == 0 || ul > UNIQUE_ID_MAX ||
 		    strspn(in->unique_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != ul) {
-			set_err(err, errlen, "unique-id must be 1 to %d letters and digits (RFC 9990 §3)",
+			err_set(err, errlen, "unique-id must be 1 to %d letters and digits (RFC 9990 §3)",
 			    UNIQUE_ID_MAX);
 			goto out;
 		}
@@ -346,12 +333,12 @@ deliver_build(const struct deliver_msg *in, struct buf *msg, struct buf *filenam
 	} else
 		uid = xasprintf("%016llx", (unsigned long long)fnv1a(14695981039346656037ULL, rid));
 	if (in->begin < 0 || in->end < in->begin) {
-		set_err(err, errlen, "report period %lld..%lld is not a range", (long long)in->begin,
+		err_set(err, errlen, "report period %lld..%lld is not a range", (long long)in->begin,
 		    (long long)in->end);
 		goto out;
 	}
 	if (in->xml == NULL || in->xml_len == 0) {
-		set_err(err, errlen, "no report XML");
+		err_set(err, errlen, "no report XML");
 		goto out;
 	}
 
@@ -379,7 +366,7 @@ deliver_build(const struct deliver_msg *in, struct buf *msg, struct buf *filenam
 	buf_puts(&text, "\r\n\r\nThe report is attached as gzip-compressed XML:\r\n");
 	buf_printf(&text, "%s\r\n", buf_str(filename));
 	if (strstr(buf_str(&text), boundary) != NULL) {
-		set_err(err, errlen, "MIME boundary collides with the text part");
+		err_set(err, errlen, "MIME boundary collides with the text part");
 		goto out;
 	}
 
@@ -428,7 +415,7 @@ deliver_build(const struct deliver_msg *in, struct buf *msg, struct buf *filenam
 	put_base64(msg, (const unsigned char *)gz.data, gz.len);
 	buf_printf(msg, "\r\n--%s--\r\n", boundary);
 	if (msg->truncated) {
-		set_err(err, errlen, "report message over %u bytes", DELIVER_MAX_MESSAGE);
+		err_set(err, errlen, "report message over %u bytes", DELIVER_MAX_MESSAGE);
 		goto out;
 	}
 	rc = 0;

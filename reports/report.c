@@ -15,7 +15,7 @@
 #include "report.h"
 
 /* report_dkim_clear - release the strings of one DKIM result */
-static void
+void
 report_dkim_clear(struct report_dkim *d)
 {
 	free(d->domain);

@@ -79,5 +79,7 @@ struct report {
 };
 
 void	report_free(struct report *);
+/* Release the strings of one DKIM result (the struct itself stays). */
+void	report_dkim_clear(struct report_dkim *);
 
 #endif

@@ -21,19 +21,6 @@
 
 #define RUA_NAME_MAX	253	/* RFC 1035 §2.3.4 (presentation form, no trailing dot) */
 
-/* set_err - format into the caller's err buffer (may be NULL) */
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* is_wsp - RFC 5234 WSP */
 static bool
 is_wsp(char c)
@@ -107,22 +94,22 @@ rua_parse_list(const char *text, struct dmarc_uri **out, size_t *n, char *err, s
 	*out = NULL;
 	*n = 0;
 	if (text == NULL) {
-		set_err(err, errlen, "no rua text");
+		err_set(err, errlen, "no rua text");
 		return -1;
 	}
 	len = strlen(text);
 	if (len > RUA_MAX_TEXT) {
-		set_err(err, errlen, "rua text too long (%zu bytes, limit %d)", len, RUA_MAX_TEXT);
+		err_set(err, errlen, "rua text too long (%zu bytes, limit %d)", len, RUA_MAX_TEXT);
 		return -1;
 	}
 	if (strchr(text, ';') != NULL) {
 		/* RFC 7489 §6.4: dmarc-value excludes ";" - it ends the tag */
-		set_err(err, errlen, "rua text contains \";\": not a single tag value");
+		err_set(err, errlen, "rua text contains \";\": not a single tag value");
 		return -1;
 	}
 	rtxt = xasprintf("v=DMARC1; p=none; rua=%s", text);
 	if (dmarc_record_parse(rtxt, strlen(rtxt), &rec, perr, sizeof(perr)) != DMARC_PARSE_OK) {
-		set_err(err, errlen, "rua text unusable: %s", perr);
+		err_set(err, errlen, "rua text unusable: %s", perr);
 		free(rtxt);
 		return -1;
 	}
@@ -165,13 +152,13 @@ rua_parse_mailto(const char *uri, char **address, char **host, char *err, size_t
 
 	*address = *host = NULL;
 	if (uri == NULL || !scheme_is(uri, "mailto")) {
-		set_err(err, errlen, "not a mailto URI");
+		err_set(err, errlen, "not a mailto URI");
 		return -1;
 	}
 	p = uri + 7;
 	end = p + strcspn(p, "?#");
 	if (end == p) {
-		set_err(err, errlen, "mailto URI without an address");
+		err_set(err, errlen, "mailto URI without an address");
 		return -1;
 	}
 	buf_init(&dec, RUA_MAX_ADDRESS + 1);
@@ -180,7 +167,7 @@ rua_parse_mailto(const char *uri, char **address, char **host, char *err, size_t
 
 		if (c == '%') {
 			if (end - p < 3 || hexval(p[1]) < 0 || hexval(p[2]) < 0) {
-				set_err(err, errlen, "bad %%-escape in mailto URI");
+				err_set(err, errlen, "bad %%-escape in mailto URI");
 				buf_free(&dec);
 				return -1;
 			}
@@ -188,30 +175,30 @@ rua_parse_mailto(const char *uri, char **address, char **host, char *err, size_t
 			p += 2;
 		}
 		if ((unsigned char)c < 0x21 || c == 0x7f) {
-			set_err(err, errlen, "control character or space in mailto address");
+			err_set(err, errlen, "control character or space in mailto address");
 			buf_free(&dec);
 			return -1;
 		}
 		if (c == ',') {
-			set_err(err, errlen, "mailto URI with several addresses (RFC 6068 §2) not supported");
+			err_set(err, errlen, "mailto URI with several addresses (RFC 6068 §2) not supported");
 			buf_free(&dec);
 			return -1;
 		}
 		if (buf_putc(&dec, c) != 0) {
-			set_err(err, errlen, "mailto address too long (limit %d)", RUA_MAX_ADDRESS);
+			err_set(err, errlen, "mailto address too long (limit %d)", RUA_MAX_ADDRESS);
 			buf_free(&dec);
 			return -1;
 		}
 	}
 	at = strrchr(buf_str(&dec), '@');
 	if (at == NULL || at == dec.data || at[1] == '\0') {
-		set_err(err, errlen, "mailto address is not local@domain");
+		err_set(err, errlen, "mailto address is not local@domain");
 		buf_free(&dec);
 		return -1;
 	}
 	llen = (size_t)(at - dec.data);
 	if (llen > 64) {
-		set_err(err, errlen, "local part over 64 octets (RFC 5321 §4.5.3.1.1)");
+		err_set(err, errlen, "local part over 64 octets (RFC 5321 §4.5.3.1.1)");
 		buf_free(&dec);
 		return -1;
 	}
@@ -224,31 +211,31 @@ rua_parse_mailto(const char *uri, char **address, char **host, char *err, size_t
 			continue;
 		}
 		if (!is_atext(c)) {
-			set_err(err, errlen, "local part of the mailto address is not a dot-atom");
+			err_set(err, errlen, "local part of the mailto address is not a dot-atom");
 			buf_free(&dec);
 			return -1;
 		}
 		dot_ok = true;
 	}
 	if (!dot_ok) {
-		set_err(err, errlen, "local part of the mailto address is not a dot-atom");
+		err_set(err, errlen, "local part of the mailto address is not a dot-atom");
 		buf_free(&dec);
 		return -1;
 	}
 	if (at[1] == '[') {
-		set_err(err, errlen, "address literals are not supported as report destinations");
+		err_set(err, errlen, "address literals are not supported as report destinations");
 		buf_free(&dec);
 		return -1;
 	}
 	if ((dom = domain_normalize(at + 1, nerr, sizeof(nerr))) == NULL) {
-		set_err(err, errlen, "bad domain in mailto address: %s", nerr);
+		err_set(err, errlen, "bad domain in mailto address: %s", nerr);
 		buf_free(&dec);
 		return -1;
 	}
 	*address = xasprintf("%.*s@%s", (int)llen, dec.data, dom);
 	buf_free(&dec);
 	if (strlen(*address) > RUA_MAX_ADDRESS || !smtp_address_valid(*address)) {
-		set_err(err, errlen, "mailto address unusable in SMTP");
+		err_set(err, errlen, "mailto address unusable in SMTP");
 		free(*address);
 		free(dom);
 		*address = NULL;
@@ -588,7 +575,7 @@ rua_destinations_uris(struct dns *dns, const struct orgdomain *org, enum dmarc_r
 	*n = 0;
 	if (policy_domain == NULL ||
 	    (pd = domain_normalize(policy_domain, nerr, sizeof(nerr))) == NULL) {
-		set_err(err, errlen, "policy domain unusable: %s", policy_domain ? nerr : "none given");
+		err_set(err, errlen, "policy domain unusable: %s", policy_domain ? nerr : "none given");
 		return -1;
 	}
 	pd_org = orgdomain_psl(org, pd);

@@ -70,19 +70,6 @@ struct caps {
 	unsigned long long size;	/* SIZE (RFC 1870) limit; 0 = none announced */
 };
 
-/* set_err - format into an err buffer (may be NULL) */
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* fail - record a session failure; returns -1 */
 static int __attribute__((format(printf, 3, 4)))
 fail(struct conn *c, bool temporary, const char *fmt, ...)
@@ -842,7 +829,7 @@ relay_send(const struct smtp_config *cfg, const char *from, char *const *rcpts, 
 	c.errlen = errlen;
 	buf_init(&text, 0);
 	if (cfg->host == NULL || cfg->host[0] == '\0') {
-		set_err(err, errlen, "no relay host configured");
+		err_set(err, errlen, "no relay host configured");
 		res->temporary = true;
 		goto out;
 	}
@@ -857,12 +844,12 @@ relay_send(const struct smtp_config *cfg, const char *from, char *const *rcpts, 
 	}
 	if (helo[0] == '\0' || strspn(helo, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789.-_[]:") != strlen(helo)) {
-		set_err(err, errlen, "EHLO name \"%.64s\" is not a domain or address literal", helo);
+		err_set(err, errlen, "EHLO name \"%.64s\" is not a domain or address literal", helo);
 		res->temporary = true;
 		goto out;
 	}
 	if (cfg->auth_user != NULL && cfg->tls == SMTP_TLS_NONE) {
-		set_err(err, errlen, "AUTH is configured but TLS is off: refusing to send credentials "
+		err_set(err, errlen, "AUTH is configured but TLS is off: refusing to send credentials "
 		    "in clear text");
 		res->temporary = true;
 		goto out;
@@ -1018,23 +1005,23 @@ sendmail_send(const struct smtp_config *cfg, const char *from, size_t n,
 	buf_init(&data, 0);
 	buf_init(&errout, SENDMAIL_STDERR_MAX);
 	if (from[0] != '\0' && from[0] == '-') {
-		set_err(err, errlen, "sender address starts with \"-\"");
+		err_set(err, errlen, "sender address starts with \"-\"");
 		goto out;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, outp) != 0 ||
 	    pipe2(ex, O_CLOEXEC) != 0) {
-		set_err(err, errlen, "socketpair: %s", strerror(errno));
+		err_set(err, errlen, "socketpair: %s", strerror(errno));
 		res->temporary = true;
 		goto out;
 	}
 	to_lf(msg, len, &data);
 	if (data.truncated) {
-		set_err(err, errlen, "message too large");
+		err_set(err, errlen, "message too large");
 		goto out;
 	}
 	if ((pid = fork()) < 0) {
-		set_err(err, errlen, "fork: %s", strerror(errno));
+		err_set(err, errlen, "fork: %s", strerror(errno));
 		res->temporary = true;
 		goto out;
 	}
@@ -1134,7 +1121,7 @@ sendmail_send(const struct smtp_config *cfg, const char *from, size_t n,
 			;
 	}
 	if (read(ex[0], &exec_errno, sizeof(exec_errno)) == (ssize_t)sizeof(exec_errno)) {
-		set_err(err, errlen, "cannot run %s: %s", path, strerror(exec_errno));
+		err_set(err, errlen, "cannot run %s: %s", path, strerror(exec_errno));
 		res->temporary = true;
 		res->code = -1;
 		goto out;
@@ -1144,20 +1131,20 @@ sendmail_send(const struct smtp_config *cfg, const char *from, size_t n,
 	while (res->reply[0] != '\0' && res->reply[strlen(res->reply) - 1] == ' ')
 		res->reply[strlen(res->reply) - 1] = '\0';
 	if (timed_out || !exited) {
-		set_err(err, errlen, "%s timed out after %d s and was killed", path, timeout_ms / 1000);
+		err_set(err, errlen, "%s timed out after %d s and was killed", path, timeout_ms / 1000);
 		res->temporary = true;
 		res->code = -1;
 		goto out;
 	}
 	if (WIFSIGNALED(status)) {
-		set_err(err, errlen, "%s died of signal %d", path, WTERMSIG(status));
+		err_set(err, errlen, "%s died of signal %d", path, WTERMSIG(status));
 		res->temporary = true;
 		res->code = -1;
 		goto out;
 	}
 	res->code = WEXITSTATUS(status);
 	if (res->code != 0 || off != data.len) {
-		set_err(err, errlen, "%s exited with status %d%s%s", path, res->code,
+		err_set(err, errlen, "%s exited with status %d%s%s", path, res->code,
 		    res->reply[0] != '\0' ? ": " : "", res->reply);
 		res->temporary = res->code == EX_TEMPFAIL || res->code == 0;
 		goto out;
@@ -1194,26 +1181,26 @@ smtp_send(const struct smtp_config *cfg, const char *mail_from, char *const *rcp
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	res->rcpt = xcalloc(n > 0 ? n : 1, sizeof(*res->rcpt));
 	res->n_rcpt = n;
 	if (mail_from == NULL || (mail_from[0] != '\0' && !smtp_address_valid(mail_from))) {
-		set_err(err, errlen, "sender address unusable: \"%.80s\"", mail_from ? mail_from : "");
+		err_set(err, errlen, "sender address unusable: \"%.80s\"", mail_from ? mail_from : "");
 		return -1;
 	}
 	if (n == 0) {
-		set_err(err, errlen, "no recipients");
+		err_set(err, errlen, "no recipients");
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		if (!smtp_address_valid(rcpts[i])) {
-			set_err(err, errlen, "recipient address unusable: \"%.80s\"",
+			err_set(err, errlen, "recipient address unusable: \"%.80s\"",
 			    rcpts[i] ? rcpts[i] : "");
 			return -1;
 		}
 	}
 	if (msg == NULL || len == 0) {
-		set_err(err, errlen, "empty message");
+		err_set(err, errlen, "empty message");
 		return -1;
 	}
 

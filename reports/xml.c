@@ -730,16 +730,6 @@ report_xml(const struct report *rep, struct buf *out, char *err, size_t errlen)
 	return 0;
 }
 
-/* report_dkim_clear - release one DKIM result's strings */
-static void
-report_dkim_clear(struct report_dkim *d)
-{
-	free(d->domain);
-	free(d->selector);
-	free(d->result);
-	free(d->human_result);
-}
-
 /* dom_len - length of a domain without one trailing dot */
 static size_t
 dom_len(const char *d)
