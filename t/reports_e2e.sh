@@ -118,6 +118,39 @@ out=$("$R" -c "$RC" send --until "$UNTIL" 2>&1)
 like "$out" '^0 reports built' "a period already reported is never reported again"
 is "$(ls "$SINK" | wc -l | tr -d ' ')" 3 "and nothing more was mailed"
 
+## a crash between delivery and bookkeeping: the re-send keeps the report id
+CRASH="$T_DIR/crash"
+mkdir -p "$CRASH"
+# A sendmail that takes the report, then kills dmarc-reports (kill -9)
+# before it can note that the report was sent.
+cat > "$T_DIR/sendmail-crash" <<SH
+#!/bin/sh
+cat > "$CRASH/\$\$.eml"
+kill -9 \$PPID
+exit 0
+SH
+cat > "$T_DIR/sendmail-ok" <<SH
+#!/bin/sh
+cat > "$CRASH/\$\$.eml"
+exit 0
+SH
+chmod +x "$T_DIR/sendmail-crash" "$T_DIR/sendmail-ok"
+grep -v -e '^Database' -e '^SMTPRelay' "$RC" > "$T_DIR/crash.conf"
+printf 'Database %s\nSendmail %s\n' "$T_DIR/crash.sqlite" "$T_DIR/sendmail-crash" >> "$T_DIR/crash.conf"
+"$R" -c "$T_DIR/crash.conf" import "$HISTORY" > /dev/null 2>&1
+sh -c '"$1" -c "$2" send --until "$3" > "$4" 2>&1' sh "$R" "$T_DIR/crash.conf" "$UNTIL" "$T_DIR/crash1.out" 2>/dev/null
+is "$?" 137 "the report tool was killed (-9) right after the first delivery"
+sed -i "s|sendmail-crash|sendmail-ok|" "$T_DIR/crash.conf"
+"$R" -c "$T_DIR/crash.conf" send --until "$UNTIL" > "$T_DIR/crash2.out" 2>&1
+ids=$(grep -h -A1 '^Subject: Report Domain:' "$CRASH"/*.eml | tr -d '\n' | grep -o 'Report-ID: *<[^>]*>' | sort)
+first=$(printf '%s\n' "$ids" | uniq -d)
+[ -n "$first" ]
+ok $? "after the crash the same report was sent again with the same Report-ID ($first)"
+is "$(printf '%s\n' "$ids" | sort -u | wc -l | tr -d ' ')" 3 \
+	"three reports mailed (noauth.test refused), none under a second id"
+out=$("$R" -c "$T_DIR/crash.conf" send --until "$UNTIL" 2>&1)
+like "$out" '^0 reports built' "once recorded, nothing is sent again"
+
 ## RFC 7489 format for receivers of the old schema
 sed -e "s|reports.sqlite|reports7489.sqlite|" "$RC" > "$T_DIR/r7489.conf"
 echo "ReportFormat rfc7489" >> "$T_DIR/r7489.conf"
