@@ -447,6 +447,8 @@ import_file(struct store *s, const char *path, struct import_stats *st, char *er
 			toolong = false;
 			p = nl + 1;
 			left -= seg + 1;
+			if (st->on_progress != NULL && lineno % IMPORT_PROGRESS_LINES == 0)
+				st->on_progress(st->arg, st);
 		}
 	}
 	if (rc == 0 && n < 0) {

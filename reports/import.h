@@ -14,6 +14,9 @@ struct store;
 /* Records per transaction: bounds memory and lock time. */
 #define IMPORT_BATCH	1000
 
+/* Lines between two on_progress calls. */
+#define IMPORT_PROGRESS_LINES	1000
+
 /*
  * Counters ADD UP over calls (zero the struct before the first).  Every
  * line read is in exactly one of: blank, malformed, partial, unreportable,
@@ -37,7 +40,13 @@ struct import_stats {
 	 */
 	void	(*on_malformed)(void *arg, const char *path, unsigned long long lineno,
 		    const char *msg);
-	void	*arg;
+	/*
+	 * Optional: called every IMPORT_PROGRESS_LINES lines with the counters
+	 * so far (imported and duplicates lag by up to one batch), e.g. for a
+	 * progress display; it should be cheap.
+	 */
+	void	(*on_progress)(void *arg, const struct import_stats *);
+	void	*arg;		/* for on_malformed and on_progress */
 };
 
 /*

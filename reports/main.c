@@ -47,11 +47,76 @@ usage(int status)
 	exit(status);
 }
 
+/*
+ * The import progress line, on standard error when it is a terminal only:
+ * "\r" and the text, at most PROGRESS_HZ times a second, ended with a
+ * newline before anything else is printed and after each file.
+ */
+#define PROGRESS_HZ	4
+
+struct progress {
+	bool		 on;		/* stderr is a terminal */
+	bool		 open;		/* a line is shown without its newline */
+	int		 width;		/* of the text shown */
+	unsigned	 files, done;	/* named, finished */
+	unsigned long long before;	/* lines of the finished files */
+	double		 start, last;	/* monotonic seconds */
+};
+
+/* now_mono - CLOCK_MONOTONIC in seconds */
+static double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* progress_draw - show the counters; force: even if drawn less than 1/PROGRESS_HZ s ago */
+static void
+progress_draw(struct progress *p, unsigned long long lines, bool force)
+{
+	double t = now_mono(), rate;
+	unsigned long long total = p->before + lines;
+	int w;
+
+	if (!p->on || (!force && t - p->last < 1.0 / PROGRESS_HZ))
+		return;
+	p->last = t;
+	rate = t > p->start ? (double)total / (t - p->start) : 0;
+	w = fprintf(stderr, "\rdmarc-reports: %u/%u files done, %llu records, %.0f records/s",
+	    p->done, p->files, total, rate);
+	/* blank out what is left of a longer previous text */
+	if (w >= 0 && w < p->width)
+		fprintf(stderr, "%*s", p->width - w, "");
+	if (w > p->width)
+		p->width = w;
+	p->open = true;
+}
+
+/* progress_end - end the line shown, if any, with a newline */
+static void
+progress_end(struct progress *p)
+{
+	if (p->open)
+		fputc('\n', stderr);
+	p->open = false;
+	p->width = 0;
+}
+
+/* on_progress - import_file's callback */
+static void
+on_progress(void *arg, const struct import_stats *s)
+{
+	progress_draw(arg, s->lines, false);
+}
+
 /* on_malformed - a bad history line: say where, go on */
 static void
 on_malformed(void *arg, const char *path, unsigned long long lineno, const char *msg)
 {
-	(void)arg;
+	progress_end(arg);
 	fprintf(stderr, "dmarc-reports: %s:%llu: %s (skipped)\n", path, lineno, msg);
 }
 
@@ -60,15 +125,30 @@ static int
 cmd_import(struct store *st, int argc, char **argv)
 {
 	struct import_stats s;
+	struct progress pr;
 	char err[1024];
-	int i, rc = 0;
+	int i, rc = 0, ret;
 
 	if (argc < 1)
 		usage(EX_USAGE);
+	memset(&pr, 0, sizeof(pr));
+	pr.on = isatty(STDERR_FILENO) == 1;
+	pr.files = (unsigned)argc;
+	pr.start = pr.last = now_mono();
 	for (i = 0; i < argc; i++) {
 		memset(&s, 0, sizeof(s));
 		s.on_malformed = on_malformed;
-		if (import_file(st, argv[i], &s, err, sizeof(err)) != 0) {
+		if (pr.on)
+			s.on_progress = on_progress;
+		s.arg = &pr;
+		ret = import_file(st, argv[i], &s, err, sizeof(err));
+		pr.done++;
+		/* a file that took long enough to show a line gets its final count */
+		if (pr.open)
+			progress_draw(&pr, s.lines, true);
+		pr.before += s.lines;
+		progress_end(&pr);
+		if (ret != 0) {
 			fprintf(stderr, "dmarc-reports: %s: %s\n", argv[i], err);
 			rc = 1;
 			continue;
@@ -367,7 +447,8 @@ cmd_send(const struct rconf *rc, struct store *st, int argc, char **argv)
 	}
 	/* A dry run leaves no trace: the next run builds the same reports, same ids. */
 	for (size_t i = 0; i < c.n_dry_ids; i++) {
-		if (store_report_forget(st, c.dry_ids[i], err, sizeof(err)) != 0) {
+		/* 1: forgotten, 0: there was nothing to forget; only -1 is an error */
+		if (store_report_forget(st, c.dry_ids[i], err, sizeof(err)) < 0) {
 			fprintf(stderr, "dmarc-reports: dry run: %s\n", err);
 			rv = 1;
 		}

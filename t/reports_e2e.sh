@@ -72,6 +72,8 @@ UNTIL=$(( $(date +%s) / 86400 * 86400 + 86400 ))	# end of today (UTC)
 OUT="$T_DIR/out"
 mkdir -p "$OUT"
 out=$("$R" -c "$RC" send --dry-run --output "$OUT" --until "$UNTIL" 2>&1)
+is "$?" 0 "dry run: exit status 0"
+unlike "$out" 'dmarc-reports: ' "dry run: no error messages"
 like "$out" '4 reports built' "dry run: reports for the 4 domains with rua, none for quarantine.test"
 is "$(ls "$OUT" | wc -l | tr -d ' ')" 4 "dry run: 4 files"
 f=$(ls "$OUT" | grep '!example\.com!')
