@@ -273,13 +273,89 @@ norm_domain(const char *what, const char *d, char *err, size_t errlen)
 	return n;
 }
 
+/*
+ * name_parts - the normalized receiver, policy domain and report ID, and
+ * the report's file name (RFC 9990 §3), which depends on nothing else.
+ * On success the caller frees *org, *dom and *rid.
+ */
+static int
+name_parts(const struct deliver_msg *in, struct buf *filename, char **orgp, char **domp,
+    char **ridp, char *err, size_t errlen)
+{
+	char *org = NULL, *dom = NULL, *rid = NULL, *uid = NULL;
+
+	/* RFC 9990 §3: receiver, policy-domain and the Subject's two names
+	 * are domain-names; normalized form has letters, digits, "-", "_"
+	 * and dots only */
+	if ((org = norm_domain("reporting organisation domain", in->org_domain, err, errlen)) == NULL ||
+	    (dom = norm_domain("policy domain", in->domain, err, errlen)) == NULL)
+		goto fail;
+	if ((rid = report_id_norm(in->report_id)) == NULL) {
+		err_set(err, errlen, "report ID \"%.80s\" is not dot-atom-text [\"@\" dot-atom-text] "
+		    "of at most %d bytes (RFC 9990 §3)", in->report_id ? in->report_id : "",
+		    DELIVER_MAX_REPORT_ID);
+		goto fail;
+	}
+	if (in->unique_id != NULL) {
+		size_t ul = strlen(in->unique_id);
+
+		/* RFC 9990 §3: unique-id = 1*(ALPHA / DIGIT) */
+		if (ul == 0 || ul > UNIQUE_ID_MAX ||
+		    strspn(in->unique_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != ul) {
+			err_set(err, errlen, "unique-id must be 1 to %d letters and digits (RFC 9990 §3)",
+			    UNIQUE_ID_MAX);
+			goto fail;
+		}
+		uid = xstrdup(in->unique_id);
+	} else
+		uid = xasprintf("%016llx", (unsigned long long)fnv1a(14695981039346656037ULL, rid));
+	if (in->begin < 0 || in->end < in->begin) {
+		err_set(err, errlen, "report period %lld..%lld is not a range", (long long)in->begin,
+		    (long long)in->end);
+		goto fail;
+	}
+
+	/* RFC 9990 §3: filename = receiver "!" policy-domain "!" begin-timestamp
+	 *   "!" end-timestamp [ "!" unique-id ] "." extension; "xml.gz" for GZIP */
+	buf_printf(filename, "%s!%s!%lld!%lld!%s.xml.gz", org, dom, (long long)in->begin,
+	    (long long)in->end, uid);
+
+	free(uid);
+	*orgp = org;
+	*domp = dom;
+	*ridp = rid;
+	return 0;
+fail:
+	free(org);
+	free(dom);
+	free(rid);
+	free(uid);
+	return -1;
+}
+
+/* deliver_filename - the file name alone, as deliver_build would give it */
+int
+deliver_filename(const struct deliver_msg *in, struct buf *filename, char *err, size_t errlen)
+{
+	char *org, *dom, *rid;
+
+	buf_free(filename);
+	buf_init(filename, 0);
+	if (name_parts(in, filename, &org, &dom, &rid, err, errlen) != 0)
+		return -1;
+	free(org);
+	free(dom);
+	free(rid);
+	return 0;
+}
+
 /* deliver_build - see deliver.h */
 int
 deliver_build(const struct deliver_msg *in, struct buf *msg, struct buf *filename,
     char *err, size_t errlen)
 {
 	struct buf gz, text, hv;
-	char *org = NULL, *dom = NULL, *rid = NULL, *uid = NULL, boundary[40];
+	char *org = NULL, *dom = NULL, *rid = NULL, boundary[40];
 	uint64_t h;
 	size_t i;
 	int rc = -1;
@@ -307,45 +383,12 @@ deliver_build(const struct deliver_msg *in, struct buf *msg, struct buf *filenam
 			goto out;
 		}
 	}
-	/* RFC 9990 §3: receiver, policy-domain and the Subject's two names
-	 * are domain-names; normalized form has letters, digits, "-", "_"
-	 * and dots only */
-	if ((org = norm_domain("reporting organisation domain", in->org_domain, err, errlen)) == NULL ||
-	    (dom = norm_domain("policy domain", in->domain, err, errlen)) == NULL)
+	if (name_parts(in, filename, &org, &dom, &rid, err, errlen) != 0)
 		goto out;
-	if ((rid = report_id_norm(in->report_id)) == NULL) {
-		err_set(err, errlen, "report ID \"%.80s\" is not dot-atom-text [\"@\" dot-atom-text] "
-		    "of at most %d bytes (RFC 9990 §3)", in->report_id ? in->report_id : "",
-		    DELIVER_MAX_REPORT_ID);
-		goto out;
-	}
-	if (in->unique_id != NULL) {
-		size_t ul = strlen(in->unique_id);
-
-		/* RFC 9990 §3: unique-id = 1*(ALPHA / DIGIT) */
-		if (ul == 0 || ul > UNIQUE_ID_MAX ||
-		    strspn(in->unique_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != ul) {
-			err_set(err, errlen, "unique-id must be 1 to %d letters and digits (RFC 9990 §3)",
-			    UNIQUE_ID_MAX);
-			goto out;
-		}
-		uid = xstrdup(in->unique_id);
-	} else
-		uid = xasprintf("%016llx", (unsigned long long)fnv1a(14695981039346656037ULL, rid));
-	if (in->begin < 0 || in->end < in->begin) {
-		err_set(err, errlen, "report period %lld..%lld is not a range", (long long)in->begin,
-		    (long long)in->end);
-		goto out;
-	}
 	if (in->xml == NULL || in->xml_len == 0) {
 		err_set(err, errlen, "no report XML");
 		goto out;
 	}
-
-	/* RFC 9990 §3: filename = receiver "!" policy-domain "!" begin-timestamp
-	 *   "!" end-timestamp [ "!" unique-id ] "." extension; "xml.gz" for GZIP */
-	buf_printf(filename, "%s!%s!%lld!%lld!%s.xml.gz", org, dom, (long long)in->begin,
-	    (long long)in->end, uid);
 
 	/* RFC 9990 §3: the XML "SHOULD be subjected to GZIP compression" and
 	 * then "MUST be present using the media type application/gzip" */
@@ -427,7 +470,6 @@ out:
 	free(org);
 	free(dom);
 	free(rid);
-	free(uid);
 	buf_free(&gz);
 	buf_free(&text);
 	buf_free(&hv);

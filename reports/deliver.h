@@ -62,6 +62,9 @@ int		 deliver_build(const struct deliver_msg *, struct buf *msg, struct buf *fil
  * never smaller); RFC 9989 §4.8 made the suffix obsolete and tells
  * reporters to ignore it, so RFC 9989 rules always fit.
  */
+/* Only the report's file name (for a dry run that writes the .xml.gz). */
+int		 deliver_filename(const struct deliver_msg *, struct buf *filename,
+		    char *err, size_t errlen);
 bool		 deliver_fits(enum dmarc_rules, unsigned long long limit, size_t len);
 
 enum deliver_outcome {

@@ -237,7 +237,7 @@ emit(struct report *r, const char *rua, void *arg)
 	struct deliver_msg m;
 	struct deliver_result *res = NULL;
 	struct rua_dest *dests = NULL;
-	struct buf xml, msg, name;
+	struct buf xml, name;
 	char err[1024], *path;
 	size_t n = 0, i;
 	int rc = 0;
@@ -265,15 +265,10 @@ emit(struct report *r, const char *rua, void *arg)
 	m.xml_len = xml.len;
 
 	if (c->outdir != NULL) {
-		char *to[1] = { (char *)"dry-run@invalid" };
-
 		c->dry_ids = xrealloc(c->dry_ids, (c->n_dry_ids + 1) * sizeof(*c->dry_ids));
 		c->dry_ids[c->n_dry_ids++] = xstrdup(r->report_id);
-		m.to = to;
-		m.n_to = 1;
-		buf_init(&msg, 0);
 		buf_init(&name, 1024);
-		if (deliver_build(&m, &msg, &name, err, sizeof(err)) != 0) {
+		if (deliver_filename(&m, &name, err, sizeof(err)) != 0) {
 			fprintf(stderr, "dmarc-reports: report %s: %s\n", r->report_id, err);
 			rc = -1;
 		} else {
@@ -286,7 +281,6 @@ emit(struct report *r, const char *rua, void *arg)
 				    r->domain, r->n_rows, rua);
 			free(path);
 		}
-		buf_free(&msg);
 		buf_free(&name);
 		buf_free(&xml);
 		if (rc != 0)
@@ -390,7 +384,8 @@ cmd_send(const struct rconf *rc, struct store *st, int argc, char **argv)
 		fprintf(stderr, "dmarc-reports: --dry-run and --output DIR go together\n");
 		return EX_USAGE;
 	}
-	if (rc->org_name == NULL || rc->email == NULL || (at = strrchr(rc->email, '@')) == NULL) {
+	if (rc->org_name == NULL || rc->email == NULL || (at = strrchr(rc->email, '@')) == NULL ||
+	    !smtp_address_valid(rc->email)) {
 		fprintf(stderr, "dmarc-reports: send needs OrgName and ReportEmail (an address) in the configuration\n");
 		return EX_CONFIG;
 	}
