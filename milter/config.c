@@ -26,6 +26,7 @@
 #include "config.h"
 #include "hostlist.h"
 #include "kvfile.h"
+#include "smtp.h"
 #include "util.h"
 
 
@@ -40,7 +41,9 @@ enum opt_type {
 	OPT_HOSTNAME,		/* a host name, default: this host's name */
 	OPT_HOSTLIST,		/* addresses, networks, host names, or /file */
 	OPT_WORDLIST,		/* domains or authserv-ids, lowercased */
-	OPT_ENUM		/* one of the words in choices, stored as its index */
+	OPT_ENUM,		/* one of the words in choices, stored as its index */
+	OPT_ADDRESS,		/* a mail address, local@domain (smtp_address_valid) */
+	OPT_HOSTPORT		/* host[:port] or [IPv6]:port */
 };
 
 struct opt {
@@ -89,6 +92,13 @@ static const struct opt opts[] = {
 	{ "DKIMBodyLength",	OPT_ENUM,	OFF(body_length),	"policy", 0, 0, "policy|allow" },
 	/* output */
 	{ "HistoryFile",	OPT_STRING,	OFF(history_file),	NULL, 0, 0, NULL },
+	/* failure reports (RFC 9991) */
+	{ "FailureReports",	OPT_BOOL,	OFF(failure_reports),	"no", 0, 0, NULL },
+	{ "FailureReportsFrom",	OPT_ADDRESS,	OFF(failure_reports_from), NULL, 0, 0, NULL },
+	{ "FailureReportsRelay", OPT_HOSTPORT,	OFF(failure_reports_relay), "127.0.0.1:25", 0, 0, NULL },
+	{ "FailureReportsRateLimit", OPT_UINT,	OFF(failure_reports_rate), "10", 0, 1000000, NULL },
+	{ "FailureReportsRedact", OPT_BOOL,	OFF(failure_reports_redact), "yes", 0, 0, NULL },
+	{ "FailureReportsQueueSize", OPT_UINT,	OFF(failure_reports_queue), "1000", 1, 1000000, NULL },
 };
 
 #define NOPTS	(sizeof(opts) / sizeof(opts[0]))
@@ -338,6 +348,63 @@ parse_enum(const char *v, const char *choices, void *field, char *err, size_t er
 	return -1;
 }
 
+/*
+ * config_parse_hostport - "host[:port]", "[IPv6]:port" or "[IPv6]": host
+ * (brackets removed) into host/hostlen when given, port (25 when absent)
+ * into *port when given.
+ */
+int
+config_parse_hostport(const char *v, char *host, size_t hostlen, unsigned *port,
+    char *err, size_t errlen)
+{
+	const char *h = v, *colon = NULL;
+	size_t hl;
+	unsigned p = 25;
+
+	if (*v == '[') {
+		const char *close = strchr(v, ']');
+
+		if (close == NULL || close == v + 1) {
+			snprintf(err, errlen, "\"%s\": unbalanced [ ]", v);
+			return -1;
+		}
+		h = v + 1;
+		hl = (size_t)(close - h);
+		if (close[1] == ':')
+			colon = close + 1;
+		else if (close[1] != '\0') {
+			snprintf(err, errlen, "\"%s\": junk after ]", v);
+			return -1;
+		}
+	} else {
+		colon = strchr(v, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+			snprintf(err, errlen, "\"%s\": write an IPv6 address as [addr]:port", v);
+			return -1;
+		}
+		hl = colon != NULL ? (size_t)(colon - v) : strlen(v);
+	}
+	if (hl == 0 || hl >= 256) {
+		snprintf(err, errlen, "\"%s\": no host", v);
+		return -1;
+	}
+	if (colon != NULL && parse_uint(colon + 1, 1, 65535, &p) != 0) {
+		snprintf(err, errlen, "\"%s\": the port is not a number from 1 to 65535", v);
+		return -1;
+	}
+	if (host != NULL) {
+		if (hl >= hostlen) {
+			snprintf(err, errlen, "\"%s\": host too long", v);
+			return -1;
+		}
+		memcpy(host, h, hl);
+		host[hl] = '\0';
+	}
+	if (port != NULL)
+		*port = p;
+	return 0;
+}
+
 /* opt_set - parse one value into the struct */
 static int
 opt_set(struct config *c, const struct opt *o, const char *v, char *err, size_t errlen)
@@ -401,6 +468,16 @@ opt_set(struct config *c, const struct opt *o, const char *v, char *err, size_t 
 		return parse_wordlist(v, field, err, errlen);
 	case OPT_ENUM:
 		return parse_enum(v, o->choices, field, err, errlen);
+	case OPT_ADDRESS:
+		if (!smtp_address_valid(v)) {
+			snprintf(err, errlen, "\"%s\" is not a plain mail address (local@domain)", v);
+			return -1;
+		}
+		break;
+	case OPT_HOSTPORT:
+		if (config_parse_hostport(v, NULL, 0, NULL, err, errlen) != 0)
+			return -1;
+		break;
 	}
 	free(*sp);
 	*sp = xstrdup(v);
@@ -520,6 +597,8 @@ config_free(struct config *c)
 		case OPT_HOSTNAME:
 		case OPT_SOCKET:
 		case OPT_FACILITY:
+		case OPT_ADDRESS:
+		case OPT_HOSTPORT:
 			free(*(char **)((char *)c + opts[i].offset));
 			break;
 		case OPT_HOSTLIST:

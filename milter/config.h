@@ -92,6 +92,14 @@ struct config {
 
 	/* output */
 	char		*history_file;		/* NULL: no history */
+
+	/* failure reports (RFC 9991) */
+	bool		 failure_reports;
+	char		*failure_reports_from;	/* NULL: postmaster@AuthservID */
+	char		*failure_reports_relay;	/* host[:port] */
+	unsigned	 failure_reports_rate;	/* per destination domain per hour */
+	bool		 failure_reports_redact;
+	unsigned	 failure_reports_queue;	/* reports waiting at most */
 };
 
 /* Parse a file (NULL: built-in defaults only).  On error returns NULL and
@@ -101,6 +109,10 @@ void		 config_free(struct config *);
 
 /* "addr[:port], ..." into at most CONFIG_MAX_NAMESERVERS entries. */
 int		 config_parse_nameservers(const char *, struct nameserver *, size_t *n,
+		    char *err, size_t errlen);
+
+/* "host[:port]" / "[v6]:port" (port 25 when absent); host and port may be NULL. */
+int		 config_parse_hostport(const char *, char *host, size_t hostlen, unsigned *port,
 		    char *err, size_t errlen);
 
 /* Socket syntax check, shared with the command line (-p). */

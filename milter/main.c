@@ -34,6 +34,7 @@
 #include <spf2/spf.h>
 
 #include "config.h"
+#include "failrep.h"
 #include "history.h"
 #include "log.h"
 #include "milter.h"
@@ -361,11 +362,15 @@ main(int argc, char **argv)
 	if (pthread_create(&tid, NULL, signal_thread, &usr1) != 0)
 		log_fatal("cannot start the signal thread");
 	pthread_detach(tid);
+	/* Always running: a reload may turn FailureReports on. */
+	if (failrep_start(err, sizeof(err)) != 0)
+		log_fatal("%s", err);
 
 	log_info("%s %s starting: config %s, socket %s", PACKAGE_NAME, PACKAGE_VERSION,
 	    config_path != NULL ? config_path : "(built-in defaults)", conf->socket);
 	rc = smfi_main();
 	log_info("stopping");
+	failrep_stop(10);
 	if (pidfile != NULL && unlink(pidfile) != 0)
 		log_warn("PidFile %s: cannot remove: %s", pidfile, strerror(errno));
 	free(pidfile);

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "config.h"
 #include "evaluate.h"
+#include "failrep.h"
 #include "hdr.h"
 #include "history.h"
 #include "hostlist.h"
@@ -387,6 +388,7 @@ mlfi_eom(SMFICTX *ctx)
 	buf_free(&summary);
 
 	write_history(s, &v, &d, qid);
+	failrep_submit(s->rt, s, &v, action_str(d.action), qid);
 	action_free(&d);
 	verdict_free(&v);
 	session_reset_message(s);
