@@ -43,7 +43,8 @@ enum opt_type {
 	OPT_WORDLIST,		/* domains or authserv-ids, lowercased */
 	OPT_ENUM,		/* one of the words in choices, stored as its index */
 	OPT_ADDRESS,		/* a mail address, local@domain (smtp_address_valid) */
-	OPT_HOSTPORT		/* host[:port] or [IPv6]:port */
+	OPT_HOSTPORT,		/* host[:port] or [IPv6]:port */
+	OPT_MODE		/* file mode in octal, e.g. 0660 */
 };
 
 struct opt {
@@ -62,6 +63,8 @@ static const struct opt opts[] = {
 	{ "Socket",		OPT_SOCKET,	OFF(socket),		"inet:8893@127.0.0.1", 0, 0, NULL },
 	{ "PidFile",		OPT_STRING,	OFF(pidfile),		NULL, 0, 0, NULL },
 	{ "UserID",		OPT_STRING,	OFF(userid),		NULL, 0, 0, NULL },
+	{ "SocketMode",		OPT_MODE,	OFF(socket_mode),	"0660", 0, 0777, NULL },
+	{ "SocketGroup",	OPT_STRING,	OFF(socket_group),	NULL, 0, 0, NULL },
 	{ "Syslog",		OPT_BOOL,	OFF(syslog),		"no", 0, 0, NULL },
 	{ "SyslogFacility",	OPT_FACILITY,	OFF(syslog_facility),	"mail", 0, 0, NULL },
 	{ "LogLevel",		OPT_LOGLEVEL,	OFF(log_level),		"info", 0, 0, NULL },
@@ -92,6 +95,8 @@ static const struct opt opts[] = {
 	{ "DKIMBodyLength",	OPT_ENUM,	OFF(body_length),	"policy", 0, 0, "policy|allow" },
 	/* output */
 	{ "HistoryFile",	OPT_STRING,	OFF(history_file),	NULL, 0, 0, NULL },
+	{ "StatsFile",		OPT_STRING,	OFF(stats_file),	NULL, 0, 0, NULL },
+	{ "StatsInterval",	OPT_UINT,	OFF(stats_interval),	"60", 1, 86400, NULL },
 	/* failure reports (RFC 9991) */
 	{ "FailureReports",	OPT_BOOL,	OFF(failure_reports),	"no", 0, 0, NULL },
 	{ "FailureReportsFrom",	OPT_ADDRESS,	OFF(failure_reports_from), NULL, 0, 0, NULL },
@@ -478,6 +483,19 @@ opt_set(struct config *c, const struct opt *o, const char *v, char *err, size_t 
 		if (config_parse_hostport(v, NULL, 0, NULL, err, errlen) != 0)
 			return -1;
 		break;
+	case OPT_MODE: {
+		unsigned long m;
+		char *end;
+
+		errno = 0;
+		m = strtoul(v, &end, 8);
+		if (*v < '0' || *v > '7' || *end != '\0' || errno != 0 || m > o->max) {
+			snprintf(err, errlen, "\"%s\" is not an octal mode from 0 to %o", v, o->max);
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)m;
+		return 0;
+	}
 	}
 	free(*sp);
 	*sp = xstrdup(v);
@@ -717,6 +735,9 @@ config_dump(const struct config *c, void (*out)(const char *, void *), void *arg
 			break;
 		case OPT_UINT:
 			buf_printf(&b, "%u", *(const unsigned *)field);
+			break;
+		case OPT_MODE:
+			buf_printf(&b, "%04o", *(const unsigned *)field);
 			break;
 		case OPT_LOGLEVEL:
 			buf_puts(&b, levels[*(const enum log_level *)field]);

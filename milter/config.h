@@ -55,6 +55,8 @@ struct config {
 	char		*socket;	/* libmilter connection spec */
 	char		*pidfile;
 	char		*userid;	/* user[:group] to switch to */
+	unsigned	 socket_mode;	/* unix: socket permissions */
+	char		*socket_group;	/* unix: socket group; NULL = UserID's */
 	bool		 syslog;
 	char		*syslog_facility;
 	enum log_level	 log_level;
@@ -92,6 +94,8 @@ struct config {
 
 	/* output */
 	char		*history_file;		/* NULL: no history */
+	char		*stats_file;		/* NULL: no statistics file */
+	unsigned	 stats_interval;	/* seconds between writes */
 
 	/* failure reports (RFC 9991) */
 	bool		 failure_reports;

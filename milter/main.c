@@ -40,6 +40,7 @@
 #include "milter.h"
 #include "offline.h"
 #include "runtime.h"
+#include "stats.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -67,24 +68,32 @@ usage(int status)
 	exit(status);
 }
 
-/* print_versions - ours and every library we link, as seen at run time */
+/* lib_versions - every library we link, as seen at run time, "name version" joined by sep */
 static void
-print_versions(void)
+lib_versions(char *out, size_t len, const char *sep)
 {
 	unsigned int mj, mn, pl;
 	int smj, smn, spl;
 	uint32_t dv = dkim_libversion();
 
-	printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 	smfi_version(&mj, &mn, &pl);
-	printf("  libmilter     %u.%u.%u\n", mj, mn, pl);
-	printf("  libopendkim   %u.%u.%u\n", (dv >> 24) & 0xff, (dv >> 16) & 0xff, (dv >> 8) & 0xff);
 	SPF_get_lib_version(&smj, &smn, &spl);
-	printf("  libspf2       %d.%d.%d\n", smj, smn, spl);
-	printf("  ldns          %s\n", ldns_version());
-	printf("  libpsl        %s (system list %s)\n", psl_get_version(),
-	    psl_dist_filename() != NULL && *psl_dist_filename() != '\0' ? psl_dist_filename() : "none");
-	printf("  OpenSSL       %s\n", OpenSSL_version(OPENSSL_VERSION));
+	snprintf(out, len, "libmilter %u.%u.%u%slibopendkim %u.%u.%u%slibspf2 %d.%d.%d%sldns %s%s"
+	    "libpsl %s (system list %s)%s%s", mj, mn, pl, sep,
+	    (dv >> 24) & 0xff, (dv >> 16) & 0xff, (dv >> 8) & 0xff, sep, smj, smn, spl, sep,
+	    ldns_version(), sep, psl_get_version(),
+	    psl_dist_filename() != NULL && *psl_dist_filename() != '\0' ? psl_dist_filename() : "none",
+	    sep, OpenSSL_version(OPENSSL_VERSION));
+}
+
+/* print_versions - ours and every library we link */
+static void
+print_versions(void)
+{
+	char libs[1024];
+
+	lib_versions(libs, sizeof(libs), "\n  ");
+	printf("%s %s\n  %s\n", PACKAGE_NAME, PACKAGE_VERSION, libs);
 }
 
 /* print_line - config_dump callback */
@@ -197,7 +206,56 @@ reload(void)
 	log_info("configuration reloaded from %s", config_path != NULL ? config_path : "built-in defaults");
 }
 
-/* signal_thread - waits for SIGUSR1, which every other thread blocks */
+/*
+ * socket_permissions - a unix socket gets SocketMode, and belongs to
+ * UserID's user and to SocketGroup (or UserID's group), so that the MTA -
+ * Postfix runs as "postfix" - can connect while we run unprivileged.
+ */
+static void
+socket_permissions(const struct config *c)
+{
+	const char *path;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+
+	if (strncmp(c->socket, "unix:", 5) == 0)
+		path = c->socket + 5;
+	else if (strncmp(c->socket, "local:", 6) == 0)
+		path = c->socket + 6;
+	else
+		return;
+	if (c->userid != NULL && geteuid() == 0) {
+		char *user = xstrdup(c->userid), *colon = strchr(user, ':');
+		struct passwd *pw;
+		struct group *gr;
+
+		if (colon != NULL)
+			*colon++ = '\0';
+		if ((pw = getpwnam(user)) == NULL)
+			log_fatal("UserID: no such user \"%s\"", user);
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+		if (colon != NULL) {
+			if ((gr = getgrnam(colon)) == NULL)
+				log_fatal("UserID: no such group \"%s\"", colon);
+			gid = gr->gr_gid;
+		}
+		free(user);
+	}
+	if (c->socket_group != NULL) {
+		struct group *gr = getgrnam(c->socket_group);
+
+		if (gr == NULL)
+			log_fatal("SocketGroup: no such group \"%s\"", c->socket_group);
+		gid = gr->gr_gid;
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) != 0)
+		log_fatal("Socket %s: cannot change owner or group: %s", path, strerror(errno));
+	if (chmod(path, (mode_t)c->socket_mode) != 0)
+		log_fatal("Socket %s: cannot set mode %04o: %s", path, c->socket_mode, strerror(errno));
+}
+
+/* signal_thread - waits for SIGUSR1 (reload) and SIGUSR2 (statistics), which every other thread blocks */
 static void *
 signal_thread(void *arg)
 {
@@ -209,6 +267,8 @@ signal_thread(void *arg)
 			continue;
 		if (sig == SIGUSR1)
 			reload();
+		else if (sig == SIGUSR2)
+			stats_kick();
 	}
 	return NULL;
 }
@@ -326,6 +386,7 @@ main(int argc, char **argv)
 		log_fatal("Socket %s: not usable", conf->socket);
 	if (smfi_opensocket(true) != MI_SUCCESS)
 		log_fatal("Socket %s: cannot listen (in use, or no permission?)", conf->socket);
+	socket_permissions(conf);
 
 	if (!foreground && daemon(0, 0) != 0)
 		log_fatal("cannot become a daemon: %s", strerror(errno));
@@ -353,6 +414,7 @@ main(int argc, char **argv)
 	 */
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
+	sigaddset(&usr1, SIGUSR2);
 	blocked = usr1;
 	sigaddset(&blocked, SIGHUP);
 	sigaddset(&blocked, SIGTERM);
@@ -365,12 +427,40 @@ main(int argc, char **argv)
 	/* Always running: a reload may turn FailureReports on. */
 	if (failrep_start(err, sizeof(err)) != 0)
 		log_fatal("%s", err);
+	if (stats_start(err, sizeof(err)) != 0)
+		log_fatal("%s", err);
 
-	log_info("%s %s starting: config %s, socket %s", PACKAGE_NAME, PACKAGE_VERSION,
-	    config_path != NULL ? config_path : "(built-in defaults)", conf->socket);
+	{
+		char libs[1024];
+
+		lib_versions(libs, sizeof(libs), ", ");
+		log_info("%s %s starting: config %s, socket %s; %s", PACKAGE_NAME, PACKAGE_VERSION,
+		    config_path != NULL ? config_path : "(built-in defaults)", conf->socket, libs);
+	}
 	rc = smfi_main();
+	/*
+	 * libmilter has stopped listening; on SIGTERM (MILTER_STOP) the
+	 * connections still open go on.  Finish the messages the MTA is waiting
+	 * for, so that each gets its verdict and its history record.
+	 */
+	if (milter_inflight() > 0) {
+		struct runtime *cur = runtime_acquire();	/* conf may have been reloaded and freed */
+		unsigned waited = 0, grace = 30 + cur->conf->dns_timeout * (cur->conf->dns_retries + 1) * 4;
+
+		runtime_release(cur);
+
+		log_info("stopping: waiting for %lu message(s) in progress (at most %u s)",
+		    milter_inflight(), grace);
+		while (milter_inflight() > 0 && waited < grace * 10) {
+			usleep(100000);
+			waited++;
+		}
+		if (milter_inflight() > 0)
+			log_warn("stopping with %lu message(s) unfinished", milter_inflight());
+	}
 	log_info("stopping");
 	failrep_stop(10);
+	stats_stop();
 	if (pidfile != NULL && unlink(pidfile) != 0)
 		log_warn("PidFile %s: cannot remove: %s", pidfile, strerror(errno));
 	free(pidfile);

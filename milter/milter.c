@@ -27,6 +27,7 @@
 #include "milter.h"
 #include "runtime.h"
 #include "session.h"
+#include "stats.h"
 #include "util.h"
 
 #define AR_NAME	"Authentication-Results"
@@ -112,6 +113,7 @@ mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	}
 	if (hostlist_match(s->conf->ignore_hosts, s->client_addr, s->client_host)) {
 		log_info("%s [%s]: not checked (IgnoreHosts)", s->client_host, s->client_addr);
+		stats_count_skip(STATS_SKIP_HOST);
 		return SMFIS_ACCEPT;
 	}
 	log_debug("connect from %s [%s]", s->client_host, s->client_addr);
@@ -128,6 +130,35 @@ mlfi_helo(SMFICTX *ctx, char *helo)
 		return SMFIS_TEMPFAIL;
 	session_set_helo(s, helo != NULL ? helo : "");
 	return SMFIS_CONTINUE;
+}
+
+/* Messages between MAIL and their end, for a shutdown that finishes them. */
+static unsigned long inflight;
+
+/* message_begin / message_end - count a message in flight once */
+static void
+message_begin(struct session *s)
+{
+	if (!s->in_message) {
+		s->in_message = true;
+		__atomic_add_fetch(&inflight, 1, __ATOMIC_RELAXED);
+	}
+}
+
+static void
+message_end(struct session *s)
+{
+	if (s->in_message) {
+		s->in_message = false;
+		__atomic_sub_fetch(&inflight, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* milter_inflight - messages the MTA is still waiting on us for */
+unsigned long
+milter_inflight(void)
+{
+	return __atomic_load_n(&inflight, __ATOMIC_RELAXED);
 }
 
 /* ignored_sender - is the envelope sender's domain in IgnoreMailFrom? */
@@ -160,15 +191,18 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (s->msg.auth_authen != NULL && s->conf->ignore_auth) {
 		log_info("%s [%s]: not checked (authenticated as %s, IgnoreAuthenticatedClients)",
 		    s->client_host, s->client_addr, s->msg.auth_authen);
+		stats_count_skip(STATS_SKIP_AUTH);
 		s->msg.skip = true;
 		return SMFIS_ACCEPT;
 	}
 	if (ignored_sender(s->conf, s->msg.mail_from)) {
 		log_info("%s [%s]: not checked (sender <%s> in IgnoreMailFrom)",
 		    s->client_host, s->client_addr, s->msg.mail_from);
+		stats_count_skip(STATS_SKIP_MAIL_FROM);
 		s->msg.skip = true;
 		return SMFIS_ACCEPT;
 	}
+	message_begin(s);
 	return SMFIS_CONTINUE;
 }
 
@@ -327,10 +361,13 @@ write_history(struct session *s, const struct verdict *v, const struct decision 
 	hm.rcpt_domains = doms;
 	hm.n_rcpt_domains = s->msg.n_rcpts;
 	buf_init(&line, HISTORY_MAX_LINE);
-	if (history_format(&hm, v, action_str(d->action), &line) != 0)
+	if (history_format(&hm, v, action_str(d->action), &line) != 0) {
 		log_err("%s: history record could not be formatted", qid);
-	else if (history_append(s->rt->history, buf_str(&line), line.len) != 0)
+		stats_count_history_error();
+	} else if (history_append(s->rt->history, buf_str(&line), line.len) != 0) {
 		log_err("%s: history record not written to %s", qid, s->conf->history_file);
+		stats_count_history_error();
+	}
 	buf_free(&line);
 	free(doms);
 	free(id);
@@ -359,6 +396,7 @@ mlfi_eom(SMFICTX *ctx)
 	}
 	evaluation_finish(s->msg.eval, &v);
 	action_decide(s->conf, &v, &d);
+	stats_count_verdict(&v, (int)d.action);
 
 	removed = 0;
 	switch (d.action) {
@@ -392,6 +430,7 @@ mlfi_eom(SMFICTX *ctx)
 	action_free(&d);
 	verdict_free(&v);
 	session_reset_message(s);
+	message_end(s);
 	return rc;
 }
 
@@ -401,8 +440,10 @@ mlfi_abort(SMFICTX *ctx)
 {
 	struct session *s = sess(ctx);
 
-	if (s != NULL)
+	if (s != NULL) {
 		session_reset_message(s);
+		message_end(s);
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -418,6 +459,7 @@ mlfi_close(SMFICTX *ctx)
 	if (s != NULL) {
 		struct runtime *rt = s->rt;
 
+		message_end(s);
 		session_free(s);
 		runtime_release(rt);
 		smfi_setpriv(ctx, NULL);

@@ -49,6 +49,7 @@ struct session {
 	char		*helo;
 	bool		 leadspc;	/* header values keep their leading space (SMFIP_HDR_LEADSPC) */
 	unsigned long	 n_messages;
+	bool		 in_message;	/* counted in flight (milter.c) */
 	struct message	 msg;
 };
 
