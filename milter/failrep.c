@@ -715,6 +715,15 @@ spf_record(struct dns *dns, const char *domain)
 	return r;
 }
 
+/* count - one more in a counter of q.st (they are read under the same lock) */
+static void
+count(unsigned long *c)
+{
+	pthread_mutex_lock(&q.lock);
+	(*c)++;
+	pthread_mutex_unlock(&q.lock);
+}
+
 static bool
 item_done(const struct item *it, const char *address)
 {
@@ -778,7 +787,7 @@ deliver_item(struct item *it)
 			if (it->tries == 0) {
 				log_info("failure report for %s: not sent to %s: %s", in->reported_domain,
 				    dests[i].uri, dests[i].reason != NULL ? dests[i].reason : "refused");
-				__atomic_add_fetch(&q.st.refused, 1, __ATOMIC_RELAXED);
+				count(&q.st.refused);
 			}
 			continue;
 		}
@@ -797,7 +806,7 @@ deliver_item(struct item *it)
 		    res.n_accepted == 1) {
 			it->done = xrealloc(it->done, (it->n_done + 1) * sizeof(*it->done));
 			it->done[it->n_done++] = xstrdup(dests[i].address);
-			__atomic_add_fetch(&q.st.sent, 1, __ATOMIC_RELAXED);
+			count(&q.st.sent);
 			log_info("failure report for %s (%s from %s) sent to %s", in->reported_domain,
 			    in->auth_failure, in->source_ip, dests[i].address);
 		} else if (res.temporary) {
