@@ -26,7 +26,15 @@ DEB=$(ls "$B"/dmarc-milter_*.deb 2>/dev/null | head -n 1)
 ## install
 DEBIAN_FRONTEND=noninteractive apt-get install -y "$DEB" > "$T_DIR/install.log" 2>&1
 ok $? "apt-get install ./dmarc-milter_*.deb"
-trap 'DEBIAN_FRONTEND=noninteractive apt-get purge -y dmarc-milter > /dev/null 2>&1; deluser --system dmarc-milter > /dev/null 2>&1; cleanup' EXIT
+# pkg_cleanup: never leave the package installed, keep the exit status
+pkg_cleanup() {
+	rc=$?
+	DEBIAN_FRONTEND=noninteractive apt-get purge -y dmarc-milter > /dev/null 2>&1
+	deluser --system dmarc-milter > /dev/null 2>&1
+	(exit $rc)
+	cleanup
+}
+trap pkg_cleanup EXIT
 id dmarc-milter > /dev/null 2>&1
 ok $? "the system user dmarc-milter exists"
 files=$(dpkg -L dmarc-milter)
@@ -56,8 +64,9 @@ fi
 start_nsd
 # What the admin edits: turn rejections on.  (Nameservers only because this
 # test's DNS is a private nsd.)
-sed -i -e 's/^RejectFailures[[:space:]].*/RejectFailures\t\tyes/' /etc/dmarc-milter.conf
-printf 'Nameservers\t\t%s\nIgnoreHosts\t\t192.0.2.254\n' "$NAMESERVER" >> /etc/dmarc-milter.conf
+sed -i -e 's/^RejectFailures[[:space:]].*/RejectFailures\t\tyes/' \
+	-e 's/^IgnoreHosts[[:space:]].*/IgnoreHosts\t\t192.0.2.254/' /etc/dmarc-milter.conf
+printf 'Nameservers\t\t%s\n' "$NAMESERVER" >> /etc/dmarc-milter.conf
 install -d -o dmarc-milter -g dmarc-milter -m 0750 /run/dmarc-milter	# RuntimeDirectory=
 exec_start=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/dmarc-milter.service)
 (umask 0007; exec runuser -u dmarc-milter -- $exec_start) >> "$T_DIR/milter.log" 2>&1 &
