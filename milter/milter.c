@@ -33,11 +33,14 @@
 #define AR_NAME	"Authentication-Results"
 
 /*
- * The protocol flags negotiated on this MTA connection.  Debian's libmilter
- * runs one thread per MTA connection (no worker pool), and the negotiation
- * outlives the session across QUIT_NC, so the flags live per thread.
+ * The protocol flags negotiated on an MTA connection live in its session,
+ * which mlfi_negotiate creates: Debian's libmilter runs a worker pool, so
+ * the callbacks of one connection may run on different threads.  After
+ * SMFIC_QUIT_NC the MTA connects again on the same context without a new
+ * negotiation (and mlfi_close freed the session): that case, and the rare
+ * callback with no session, use the flags of the latest negotiation.
  */
-static __thread unsigned long milter_pflags;
+static unsigned long last_pflags;
 
 /* sess - the session of a libmilter context */
 static struct session *
@@ -66,8 +69,8 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	unsigned long want = SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	struct session *s;
 
-	(void)ctx;
 	(void)f2;
 	(void)f3;
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
@@ -78,7 +81,14 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf1 = f1 & want;
 	*pf2 = 0;
 	*pf3 = 0;
-	milter_pflags = *pf1;
+	__atomic_store_n(&last_pflags, *pf1, __ATOMIC_RELAXED);
+	/* The session starts here, to carry the flags to every later callback. */
+	s = session_new(NULL, NULL);
+	s->pflags = *pf1;
+	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
+		session_free(s);
+		return SMFIS_TEMPFAIL;
+	}
 	log_debug("negotiate: MTA offers actions 0x%lx steps 0x%lx; we take 0x%lx 0x%lx", f0, f1, *pf0, *pf1);
 	return SMFIS_CONTINUE;
 }
@@ -88,12 +98,26 @@ static sfsistat
 mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 {
 	struct runtime *rt = runtime_acquire();
-	struct session *s;
+	struct session *s = sess(ctx);
 
 	if (rt == NULL)
 		return SMFIS_TEMPFAIL;
-	s = session_new(rt, rt->conf);
-	s->leadspc = (milter_pflags & SMFIP_HDR_LEADSPC) != 0;
+	if (s == NULL) {	/* a reconnect after QUIT_NC: no negotiation came first */
+		s = session_new(NULL, NULL);
+		s->pflags = __atomic_load_n(&last_pflags, __ATOMIC_RELAXED);
+		if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
+			session_free(s);
+			runtime_release(rt);
+			return SMFIS_TEMPFAIL;
+		}
+	} else if (s->rt != NULL) {	/* never expected: a second connect without close */
+		runtime_release(s->rt);
+		free(s->client_host);
+		s->client_host = NULL;
+	}
+	s->rt = rt;
+	s->conf = rt->conf;
+	s->leadspc = (s->pflags & SMFIP_HDR_LEADSPC) != 0;
 	s->client_host = xstrdup(host != NULL ? host : "unknown");
 	if (sa != NULL && sa->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const void *)sa;
@@ -105,11 +129,6 @@ mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 
 		inet_ntop(AF_INET6, &sin6->sin6_addr, s->client_addr, sizeof(s->client_addr));
 		s->client_family = AF_INET6;
-	}
-	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
-		session_free(s);
-		runtime_release(rt);
-		return SMFIS_TEMPFAIL;
 	}
 	if (hostlist_match(s->conf->ignore_hosts, s->client_addr, s->client_host)) {
 		log_info("%s [%s]: not checked (IgnoreHosts)", s->client_host, s->client_addr);
@@ -226,12 +245,13 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	struct session *s = sess(ctx);
 
 	if (s == NULL)
-		return (milter_pflags & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
+		return (__atomic_load_n(&last_pflags, __ATOMIC_RELAXED) & SMFIP_NR_HDR) ?
+		    SMFIS_NOREPLY : SMFIS_TEMPFAIL;
 	if (session_add_header(s, name, value != NULL ? value : "") != 0 &&
 	    s->msg.n_headers == SESSION_MAX_HEADERS)
 		log_warn("header cap reached (%d fields or %u bytes); the rest is not evaluated",
 		    SESSION_MAX_HEADERS, SESSION_MAX_HEADER_BYTES);
-	return (milter_pflags & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return (s->pflags & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 /* mlfi_eoh - end of headers: the evaluation starts (DKIM) */

@@ -47,6 +47,7 @@ struct session {
 	char		 client_addr[64];	/* numeric, "" when not IP (e.g. local) */
 	int		 client_family;	/* AF_INET, AF_INET6 or AF_UNSPEC */
 	char		*helo;
+	unsigned long	 pflags;	/* protocol flags negotiated with the MTA (milter.c) */
 	bool		 leadspc;	/* header values keep their leading space (SMFIP_HDR_LEADSPC) */
 	unsigned long	 n_messages;
 	bool		 in_message;	/* counted in flight (milter.c) */
