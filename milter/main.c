@@ -39,6 +39,7 @@
 #include "log.h"
 #include "milter.h"
 #include "offline.h"
+#include "opendmarc_compat.h"
 #include "runtime.h"
 #include "stats.h"
 #include "util.h"
@@ -60,6 +61,7 @@ usage(int status)
 	    "  -c FILE   configuration file (default %s)\n"
 	    "  -f        stay in the foreground and log to stderr\n"
 	    "  -n        check the configuration, print the effective settings, and exit\n"
+	    "            (an OpenDMARC configuration: what each option becomes here)\n"
 	    "  -p SOCKET override the Socket option (inet:PORT@ADDR, inet6:PORT@ADDR, unix:PATH)\n"
 	    "  -V        print the version and the versions of the linked libraries\n"
 	    "  -t FILE   offline check: evaluate FILE as the milter would and print the\n"
@@ -348,6 +350,18 @@ main(int argc, char **argv)
 	/* Without -c, a missing default file means: run on built-in defaults. */
 	if (!explicit_config && access(config_path, F_OK) != 0 && errno == ENOENT)
 		config_path = NULL;
+	/*
+	 * -n on an OpenDMARC configuration: our parser would stop at the first
+	 * OpenDMARC-only option; say instead what each option becomes here.
+	 */
+	if (check_only && explicit_config && opendmarc_looks_like(config_path)) {
+		rc = opendmarc_migrate(config_path, stdout, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "%s: %s\n", progname, err);
+			return EX_CONFIG;
+		}
+		return rc == 0 ? 0 : EX_CONFIG;
+	}
 	if ((conf = load_config(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s: %s\n", progname, err);
 		return EX_CONFIG;

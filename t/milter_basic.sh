@@ -75,4 +75,15 @@ wait "$MILTER_PID"; rc=$?
 is "$rc" 0 "SIGTERM stops the milter with status 0"
 like "$(cat "$T_DIR/milter.log")" 'stopping' "it logs that it stops"
 
+## migration: -n on an OpenDMARC configuration says what each option becomes
+out=$("$MILTER" -n -c "$top_srcdir/t/data/opendmarc.conf" 2>&1); rc=$?
+like "$out" 'is an OpenDMARC configuration' "-n recognises an OpenDMARC configuration"
+like "$out" 'opendmarc\.conf:36: RejectFailures true' "it names each option with its line"
+like "$out" 'same -> RejectFailures yes' "and what it becomes"
+like "$out" 'summary: 11 same, 1 renamed, 2 changed, 9 not needed, 2 unsupported' "and sums it up"
+is "$rc" 78 "exit status 78 when some options cannot be carried over"
+sed -n '/^--- dmarc-milter.conf fragment/,/^--- end of fragment/p' <<< "$out" | sed '1d;$d' > "$T_DIR/fragment.conf"
+"$MILTER" -n -c "$T_DIR/fragment.conf" > /dev/null 2>&1
+ok $? "the fragment it prints is a valid dmarc-milter.conf"
+
 done_testing
