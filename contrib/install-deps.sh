@@ -11,7 +11,7 @@ libpsl-dev libidn2-dev publicsuffix libssl-dev libjansson-dev libyaml-dev
 libxml2-dev libsqlite3-dev libpq-dev zlib1g-dev
 nsd ldnsutils postfix miltertest swaks opendkim-tools
 libxml2-utils procps iproute2 clang postgresql
-dpkg-dev debhelper fakeroot debootstrap
+dpkg-dev debhelper fakeroot debootstrap logrotate
 "
 
 missing=""

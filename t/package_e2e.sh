@@ -95,13 +95,32 @@ like "$out" '<\*\* 550 5\.7\.1 ' "a p=reject failure is refused with 550 5.7.1 o
 i=0
 until [ "$(wc -l < /var/log/dmarc-milter/history.jsonl 2>/dev/null)" = 2 ] || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
 is "$(wc -l < /var/log/dmarc-milter/history.jsonl 2>/dev/null | tr -d ' ')" 2 "both are in /var/log/dmarc-milter/history.jsonl"
+
+## the installed logrotate snippet rotates the history; the milter reopens it
+command -v logrotate > /dev/null || bail "logrotate is not installed (contrib/install-deps.sh)"
+logrotate -s "$T_DIR/logrotate.state" -f /etc/logrotate.d/dmarc-milter > "$T_DIR/logrotate.log" 2>&1
+ok $? "logrotate -f /etc/logrotate.d/dmarc-milter"
+is "$(wc -l < /var/log/dmarc-milter/history.jsonl.1 2>/dev/null | tr -d ' ')" 2 "the history was rotated to history.jsonl.1"
+i=0
+until grep -q 'configuration reloaded' "$T_DIR/milter.log" || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
+like "$(cat "$T_DIR/milter.log")" 'configuration reloaded' "its postrotate signalled the milter (PidFile, SIGUSR1)"
+mkmsg "$M/after.eml" user@example.com
+send_mail "$M/after.eml" user@example.com rcpt@dest.test --xclient-addr 192.0.2.1 --xclient-name "[UNAVAILABLE]" > /dev/null
+wait_delivered 2
+i=0
+until [ -s /var/log/dmarc-milter/history.jsonl ] || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
+is "$(wc -l < /var/log/dmarc-milter/history.jsonl 2>/dev/null | tr -d ' ')" 1 "the next message is recorded in a new history.jsonl"
+
 kill -TERM "$MILTER_PID"
 wait "$MILTER_PID"
 is $? 0 "SIGTERM stops it with status 0"
 
 ## dmarc-reports from the package imports the history as the timer does
-runuser -u dmarc-milter -- /usr/sbin/dmarc-reports import /var/log/dmarc-milter/history.jsonl > "$T_DIR/import.log" 2>&1
+runuser -u dmarc-milter -- /usr/sbin/dmarc-reports import /var/log/dmarc-milter/history.jsonl.1 \
+	/var/log/dmarc-milter/history.jsonl > "$T_DIR/import.log" 2>&1
 ok $? "dmarc-reports import runs as dmarc-milter into /var/lib/dmarc-milter"
+like "$(cat "$T_DIR/import.log")" 'history\.jsonl\.1: 2 lines, 2 imported' "it imports the rotated file"
+like "$(cat "$T_DIR/import.log")" 'history\.jsonl: 1 lines?, 1 imported' "and the current one"
 
 ## purge
 DEBIAN_FRONTEND=noninteractive apt-get purge -y dmarc-milter > "$T_DIR/purge.log" 2>&1
