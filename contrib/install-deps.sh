@@ -12,6 +12,7 @@ libxml2-dev libsqlite3-dev libpq-dev zlib1g-dev
 nsd ldnsutils postfix miltertest swaks opendkim-tools
 libxml2-utils procps iproute2 clang postgresql
 dpkg-dev debhelper fakeroot debootstrap logrotate
+openssl sasl2-bin libsasl2-modules
 "
 
 missing=""

@@ -16,6 +16,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "buf.h"
 #include "deliver.h"
 #include "dns.h"
@@ -341,6 +345,35 @@ read_password(const char *path)
 	return line;
 }
 
+/*
+ * check_ca_file - SMTPCAFile: readable and holding at least one PEM
+ * certificate.  Checked before anything is sent, so that a wrong path is a
+ * configuration error and never a silent fall back to the system store.
+ */
+static int
+check_ca_file(const char *path, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	X509 *x;
+	unsigned n = 0;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "SMTPCAFile %s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((x = PEM_read_X509(fp, NULL, NULL, NULL)) != NULL) {
+		X509_free(x);
+		n++;
+	}
+	ERR_clear_error();	/* the read that ended the loop */
+	fclose(fp);
+	if (n == 0) {
+		snprintf(err, errlen, "SMTPCAFile %s: no PEM certificate in it", path);
+		return -1;
+	}
+	return 0;
+}
+
 /* cmd_send - build and deliver every report that is due */
 static int
 cmd_send(const struct rconf *rc, struct store *st, int argc, char **argv)
@@ -416,10 +449,21 @@ cmd_send(const struct rconf *rc, struct store *st, int argc, char **argv)
 		}
 		c.smtp.tls = rc->smtp_starttls ? SMTP_TLS_REQUIRE : SMTP_TLS_NONE;
 		c.smtp.tls_allow_untrusted = !rc->smtp_tls_verify;
+		if (rc->smtp_ca_file != NULL && check_ca_file(rc->smtp_ca_file, err, sizeof(err)) != 0) {
+			fprintf(stderr, "dmarc-reports: %s\n", err);
+			free((char *)c.smtp.host);
+			orgdomain_free(c.psl);
+			dns_free(c.dns);
+			return EX_CONFIG;
+		}
+		c.smtp.tls_ca_file = rc->smtp_ca_file;
 		c.smtp.auth_user = rc->smtp_user;
 		if (rc->smtp_password_file != NULL &&
 		    (c.password = read_password(rc->smtp_password_file)) == NULL) {
 			fprintf(stderr, "dmarc-reports: SMTPPasswordFile %s: cannot read\n", rc->smtp_password_file);
+			free((char *)c.smtp.host);
+			orgdomain_free(c.psl);
+			dns_free(c.dns);
 			return EX_CONFIG;
 		}
 		c.smtp.auth_password = c.password;

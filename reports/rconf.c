@@ -38,6 +38,7 @@ static const struct ropt ropts[] = {
 	{ "SMTPRelay",		R_STRING,	ROFF(smtp_relay), "127.0.0.1:25" },
 	{ "SMTPStartTLS",	R_BOOL,		ROFF(smtp_starttls), "no" },
 	{ "SMTPVerifyCertificate", R_BOOL,	ROFF(smtp_tls_verify), "yes" },
+	{ "SMTPCAFile",		R_STRING,	ROFF(smtp_ca_file), NULL },
 	{ "SMTPUser",		R_STRING,	ROFF(smtp_user), NULL },
 	{ "SMTPPasswordFile",	R_STRING,	ROFF(smtp_password_file), NULL },
 	{ "Sendmail",		R_STRING,	ROFF(sendmail),	NULL },

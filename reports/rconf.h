@@ -21,6 +21,7 @@ struct rconf {
 	char		*smtp_relay;	/* host[:port] */
 	bool		 smtp_starttls;
 	bool		 smtp_tls_verify;
+	char		*smtp_ca_file;	/* PEM CA certificates for the relay; NULL = system store */
 	char		*smtp_user;
 	char		*smtp_password_file;
 	char		*sendmail;	/* use "sendmail -t -i" at this path instead of SMTP */
