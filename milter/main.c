@@ -106,37 +106,47 @@ print_line(const char *line, void *arg)
 	printf("%s\n", line);
 }
 
-/* drop_privileges - switch to "user[:group]" */
-static void
-drop_privileges(const char *spec)
+/* userid_lookup - UserID "user[:group]": the user's name (malloc'd), uid and gid */
+static char *
+userid_lookup(const char *spec, uid_t *uid, gid_t *gid)
 {
 	char *user = xstrdup(spec), *group = strchr(user, ':');
 	struct passwd *pw;
 	struct group *gr;
-	gid_t gid;
 
 	if (group != NULL)
 		*group++ = '\0';
 	if ((pw = getpwnam(user)) == NULL)
 		log_fatal("UserID: no such user \"%s\"", user);
-	gid = pw->pw_gid;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
 	if (group != NULL) {
 		if ((gr = getgrnam(group)) == NULL)
 			log_fatal("UserID: no such group \"%s\"", group);
-		gid = gr->gr_gid;
+		*gid = gr->gr_gid;
 	}
+	return user;
+}
+
+/* drop_privileges - switch to "user[:group]" */
+static void
+drop_privileges(const char *spec)
+{
+	uid_t uid;
+	gid_t gid;
+	char *user = userid_lookup(spec, &uid, &gid);
+
 	if (getuid() != 0 && geteuid() != 0) {
-		if (getuid() != pw->pw_uid)
+		if (getuid() != uid)
 			log_fatal("UserID %s: only root can switch users", spec);
 		free(user);
 		return;
 	}
-	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0)
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
 		log_fatal("UserID %s: cannot switch: %s", spec, strerror(errno));
 	if (setuid(0) == 0)
 		log_fatal("UserID %s: could regain root after dropping it", spec);
-	log_info("running as user %s (uid %lu, gid %lu)", user,
-	    (unsigned long)pw->pw_uid, (unsigned long)gid);
+	log_info("running as user %s (uid %lu, gid %lu)", user, (unsigned long)uid, (unsigned long)gid);
 	free(user);
 }
 
@@ -226,24 +236,8 @@ socket_permissions(const struct config *c)
 		path = c->socket + 6;
 	else
 		return;
-	if (c->userid != NULL && geteuid() == 0) {
-		char *user = xstrdup(c->userid), *colon = strchr(user, ':');
-		struct passwd *pw;
-		struct group *gr;
-
-		if (colon != NULL)
-			*colon++ = '\0';
-		if ((pw = getpwnam(user)) == NULL)
-			log_fatal("UserID: no such user \"%s\"", user);
-		uid = pw->pw_uid;
-		gid = pw->pw_gid;
-		if (colon != NULL) {
-			if ((gr = getgrnam(colon)) == NULL)
-				log_fatal("UserID: no such group \"%s\"", colon);
-			gid = gr->gr_gid;
-		}
-		free(user);
-	}
+	if (c->userid != NULL && geteuid() == 0)
+		free(userid_lookup(c->userid, &uid, &gid));
 	if (c->socket_group != NULL) {
 		struct group *gr = getgrnam(c->socket_group);
 
