@@ -244,20 +244,6 @@ clean(const char *s)
 	return c;
 }
 
-/* rfc5322_date - "Mon, 23 Nov 2026 10:00:00 +0000" */
-static void
-rfc5322_date(time_t t, char *out, size_t len)
-{
-	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(out, len, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
-	    months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /* delivery_result - RFC 6591 §3.2.3 from our action */
 static const char *
 delivery_result(const char *action)
@@ -438,7 +424,7 @@ void
 failrep_format(const struct failrep_input *in, const char *to, const char *spf_txt,
     time_t now, const char *unique, struct buf *out)
 {
-	char date[64], arrival[64], boundary[128];
+	char date[RFC5322_DATE_LEN], arrival[RFC5322_DATE_LEN], boundary[128];
 	char *txt;
 
 	rfc5322_date(now, date, sizeof(date));

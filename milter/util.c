@@ -144,3 +144,17 @@ str_trim(char *s)
 		*--e = '\0';
 	return s;
 }
+
+/* rfc5322_date - "Mon, 23 Nov 2026 10:00:00 +0000" (RFC 5322 §3.3), UTC, no locale */
+void
+rfc5322_date(time_t t, char *out, size_t len)
+{
+	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, len, "%s, %02d %s %04d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday,
+	    mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}

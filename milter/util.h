@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
@@ -28,5 +29,9 @@ void	 err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((for
 
 /* Trim leading and trailing white space in place; returns the start. */
 char	*str_trim(char *);
+
+/* RFC 5322 §3.3 date-time in UTC, without the locale: "Mon, 23 Nov 2026 10:00:00 +0000" */
+#define RFC5322_DATE_LEN	40
+void	 rfc5322_date(time_t, char *out, size_t len);
 
 #endif

@@ -235,20 +235,6 @@ put_header(struct buf *out, const char *name, const char *value)
 	buf_puts(out, "\r\n");
 }
 
-/* fmt_date - RFC 5322 §3.3 date-time in UTC, without the locale */
-static void
-fmt_date(struct buf *out, time_t t)
-{
-	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	buf_printf(out, "%s, %02d %s %04d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday,
-	    mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /* fmt_utc - "YYYY-MM-DD HH:MM:SS UTC" for the text part */
 static void
 fmt_utc(struct buf *out, time_t t)
@@ -420,9 +406,12 @@ deliver_build(const struct deliver_msg *in, struct buf *msg, struct buf *filenam
 	for (i = 0; i < in->n_to; i++)
 		buf_printf(&hv, "%s%s", i > 0 ? ", " : "", in->to[i]);
 	put_header(msg, "To", buf_str(&hv));
-	buf_reset(&hv);
-	fmt_date(&hv, in->date != 0 ? in->date : time(NULL));
-	put_header(msg, "Date", buf_str(&hv));
+	{
+		char date[RFC5322_DATE_LEN];
+
+		rfc5322_date(in->date != 0 ? in->date : time(NULL), date, sizeof(date));
+		put_header(msg, "Date", date);
+	}
 	buf_reset(&hv);
 	/* RFC 9990 §3 dmarc-subject, folded at its FWS */
 	buf_printf(&hv, "Report Domain: %s Submitter: %s Report-ID: <%s>", dom, org, rid);
