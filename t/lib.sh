@@ -94,12 +94,17 @@ chmod 755 "$T_DIR"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port: an unused TCP and UDP port on 127.0.0.1
+# free_port: a TCP and UDP port on 127.0.0.1 that no socket uses, below
+# the kernel's ephemeral range (ip_local_port_range), so that an outgoing
+# connection's local port can never take it between the pick and the bind
 free_port() {
-	p=$(( 20000 + ($$ * 7 + T_N * 13 + $(date +%N | sed 's/^0*//;s/^$/0/') ) % 30000 ))
-	while ss -Htuln "( sport = :$p )" 2>/dev/null | grep -q .; do
+	lo=20000 hi=32767
+	read -r eph _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null &&
+		[ "${eph:-0}" -gt $((lo + 1000)) ] && hi=$((eph - 1))
+	p=$(( lo + ($$ * 7 + T_N * 13 + $(date +%N | sed 's/^0*//;s/^$/0/') ) % (hi - lo) ))
+	while ss -Htuan "( sport = :$p )" 2>/dev/null | grep -q .; do
 		p=$((p + 1))
-		[ $p -gt 60000 ] && p=20000
+		[ $p -gt $hi ] && p=$lo
 	done
 	echo $p
 }
