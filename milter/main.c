@@ -15,12 +15,14 @@
 #include <getopt.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sysexits.h>
@@ -251,6 +253,41 @@ socket_permissions(const struct config *c)
 		log_fatal("Socket %s: cannot set mode %04o: %s", path, c->socket_mode, strerror(errno));
 }
 
+/*
+ * tcp_nodelay - turn Nagle's algorithm off on libmilter's listening TCP
+ * socket; every accepted connection inherits the option (Linux, the BSDs).
+ * At end of message we answer with several small writes (header changes,
+ * then the verdict); with Nagle on, each write after the first waits for
+ * the MTA to acknowledge the one before, and Postfix delays its ACKs by up
+ * to 40 ms or more: every message would stall that long (docs/performance.md).
+ * libmilter does not hand out its descriptor, so look for it: at this point
+ * the only listening socket we have is the one smfi_opensocket made.
+ */
+static void
+tcp_nodelay(void)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+	int fd, on = 1, listening;
+	socklen_t len;
+	struct sockaddr_storage ss;
+
+	if (max < 0 || max > 4096)
+		max = 4096;
+	for (fd = 0; fd < max; fd++) {
+		len = sizeof(listening);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
+			continue;
+		len = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) != 0)
+			log_warn("cannot set TCP_NODELAY on the milter socket: %s", strerror(errno));
+		else
+			log_debug("TCP_NODELAY set on the listening socket (fd %d)", fd);
+	}
+}
+
 /* signal_thread - waits for SIGUSR1 (reload) and SIGUSR2 (statistics), which every other thread blocks */
 static void *
 signal_thread(void *arg)
@@ -395,6 +432,7 @@ main(int argc, char **argv)
 	if (smfi_opensocket(true) != MI_SUCCESS)
 		log_fatal("Socket %s: cannot listen (in use, or no permission?)", conf->socket);
 	socket_permissions(conf);
+	tcp_nodelay();
 
 	if (!foreground && daemon(0, 0) != 0)
 		log_fatal("cannot become a daemon: %s", strerror(errno));

@@ -59,26 +59,38 @@ macro_dup(SMFICTX *ctx, const char *name)
 }
 
 /*
- * mlfi_negotiate - ask only for what we use.  We need every stage up to the
- * end of message, but never reply per header (SMFIP_NR_HDR) when the MTA
- * can skip that round trip, nor to unknown/DATA commands.
+ * mlfi_negotiate - ask only for what we use, and answer only where we may
+ * decide.  Every reply is a round trip the MTA waits for while its SMTP
+ * client waits on it: we take the "no reply" flags (SMFIP_NR_*) for HELO,
+ * RCPT, each header, end of headers and body, which only collect, and for
+ * connect and MAIL too when the configuration cannot make us decide there
+ * (no IgnoreHosts; no IgnoreMailFrom or IgnoreAuthenticatedClients).  Then
+ * the only answer is the verdict at end of message.  libmilter offers the
+ * NR flags even to an MTA without them and answers CONTINUE on our behalf.
  */
 static sfsistat
 mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	unsigned long want = SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	unsigned long want = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_HDR_LEADSPC |
+	    SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+	struct runtime *rt;
 	struct session *s;
 
 	(void)f2;
 	(void)f3;
+	if ((rt = runtime_acquire()) != NULL) {
+		const struct config *c = rt->conf;
+
+		if (hostlist_count(c->ignore_hosts) == 0)
+			want |= SMFIP_NR_CONN;
+		if (!c->ignore_auth && c->ignore_mail_from.n == 0)
+			want |= SMFIP_NR_MAIL;
+		runtime_release(rt);
+	}
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
-	if (f1 & SMFIP_NR_HDR)
-		want |= SMFIP_NR_HDR;
-	if (f1 & SMFIP_HDR_LEADSPC)
-		want |= SMFIP_HDR_LEADSPC;	/* exact header bytes, for DKIM */
-	*pf1 = f1 & want;
+	*pf1 = f1 & want;	/* SMFIP_HDR_LEADSPC: the exact header bytes, for DKIM */
 	*pf2 = 0;
 	*pf3 = 0;
 	__atomic_store_n(&last_pflags, *pf1, __ATOMIC_RELAXED);
@@ -93,6 +105,19 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * reply - what a callback returns: R, or nothing at all when the MTA agreed
+ * that we do not answer at this stage (libmilter would otherwise log that
+ * we broke our word, and drop R anyway).
+ */
+static sfsistat
+reply(const struct session *s, unsigned long nr, sfsistat r)
+{
+	unsigned long pflags = s != NULL ? s->pflags : __atomic_load_n(&last_pflags, __ATOMIC_RELAXED);
+
+	return (pflags & nr) ? SMFIS_NOREPLY : r;
+}
+
 /* mlfi_connect - new connection: take a runtime snapshot and the client */
 static sfsistat
 mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
@@ -101,14 +126,14 @@ mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	struct session *s = sess(ctx);
 
 	if (rt == NULL)
-		return SMFIS_TEMPFAIL;
+		return reply(s, SMFIP_NR_CONN, SMFIS_TEMPFAIL);
 	if (s == NULL) {	/* a reconnect after QUIT_NC: no negotiation came first */
 		s = session_new(NULL, NULL);
 		s->pflags = __atomic_load_n(&last_pflags, __ATOMIC_RELAXED);
 		if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
 			session_free(s);
 			runtime_release(rt);
-			return SMFIS_TEMPFAIL;
+			return reply(NULL, SMFIP_NR_CONN, SMFIS_TEMPFAIL);
 		}
 	} else if (s->rt != NULL) {	/* never expected: a second connect without close */
 		runtime_release(s->rt);
@@ -133,10 +158,12 @@ mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	if (hostlist_match(s->conf->ignore_hosts, s->client_addr, s->client_host)) {
 		log_info("%s [%s]: not checked (IgnoreHosts)", s->client_host, s->client_addr);
 		stats_count_skip(STATS_SKIP_HOST);
-		return SMFIS_ACCEPT;
+		/* after a reload that added IgnoreHosts, the MTA may not hear us */
+		s->skip_conn = true;
+		return reply(s, SMFIP_NR_CONN, SMFIS_ACCEPT);
 	}
 	log_debug("connect from %s [%s]", s->client_host, s->client_addr);
-	return SMFIS_CONTINUE;
+	return reply(s, SMFIP_NR_CONN, SMFIS_CONTINUE);
 }
 
 /* mlfi_helo - remember HELO/EHLO */
@@ -146,9 +173,9 @@ mlfi_helo(SMFICTX *ctx, char *helo)
 	struct session *s = sess(ctx);
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
+		return reply(s, SMFIP_NR_HELO, SMFIS_TEMPFAIL);
 	session_set_helo(s, helo != NULL ? helo : "");
-	return SMFIS_CONTINUE;
+	return reply(s, SMFIP_NR_HELO, SMFIS_CONTINUE);
 }
 
 /* Messages between MAIL and their end, for a shutdown that finishes them. */
@@ -202,27 +229,31 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	struct session *s = sess(ctx);
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
+		return reply(s, SMFIP_NR_MAIL, SMFIS_TEMPFAIL);
 	session_reset_message(s);
 	s->n_messages++;
 	session_set_mail_from(s, argv[0] != NULL ? argv[0] : "");
+	if (s->skip_conn) {	/* IgnoreHosts, decided at connect */
+		s->msg.skip = true;
+		return reply(s, SMFIP_NR_MAIL, SMFIS_ACCEPT);
+	}
 	s->msg.auth_authen = macro_dup(ctx, "{auth_authen}");
 	if (s->msg.auth_authen != NULL && s->conf->ignore_auth) {
 		log_info("%s [%s]: not checked (authenticated as %s, IgnoreAuthenticatedClients)",
 		    s->client_host, s->client_addr, s->msg.auth_authen);
 		stats_count_skip(STATS_SKIP_AUTH);
 		s->msg.skip = true;
-		return SMFIS_ACCEPT;
+		return reply(s, SMFIP_NR_MAIL, SMFIS_ACCEPT);
 	}
 	if (ignored_sender(s->conf, s->msg.mail_from)) {
 		log_info("%s [%s]: not checked (sender <%s> in IgnoreMailFrom)",
 		    s->client_host, s->client_addr, s->msg.mail_from);
 		stats_count_skip(STATS_SKIP_MAIL_FROM);
 		s->msg.skip = true;
-		return SMFIS_ACCEPT;
+		return reply(s, SMFIP_NR_MAIL, SMFIS_ACCEPT);
 	}
 	message_begin(s);
-	return SMFIS_CONTINUE;
+	return reply(s, SMFIP_NR_MAIL, SMFIS_CONTINUE);
 }
 
 /* mlfi_envrcpt - one recipient */
@@ -232,10 +263,10 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	struct session *s = sess(ctx);
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
-	if (argv[0] != NULL && session_add_rcpt(s, argv[0]) != 0)
+		return reply(s, SMFIP_NR_RCPT, SMFIS_TEMPFAIL);
+	if (!s->msg.skip && argv[0] != NULL && session_add_rcpt(s, argv[0]) != 0)
 		log_debug("recipient cap reached; further recipients not recorded");
-	return SMFIS_CONTINUE;
+	return reply(s, SMFIP_NR_RCPT, SMFIS_CONTINUE);
 }
 
 /* mlfi_header - keep the field; with SMFIP_NR_HDR the MTA wants no reply */
@@ -245,13 +276,12 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	struct session *s = sess(ctx);
 
 	if (s == NULL)
-		return (__atomic_load_n(&last_pflags, __ATOMIC_RELAXED) & SMFIP_NR_HDR) ?
-		    SMFIS_NOREPLY : SMFIS_TEMPFAIL;
-	if (session_add_header(s, name, value != NULL ? value : "") != 0 &&
+		return reply(s, SMFIP_NR_HDR, SMFIS_TEMPFAIL);
+	if (!s->msg.skip && session_add_header(s, name, value != NULL ? value : "") != 0 &&
 	    s->msg.n_headers == SESSION_MAX_HEADERS)
 		log_warn("header cap reached (%d fields or %u bytes); the rest is not evaluated",
 		    SESSION_MAX_HEADERS, SESSION_MAX_HEADER_BYTES);
-	return (s->pflags & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return reply(s, SMFIP_NR_HDR, SMFIS_CONTINUE);
 }
 
 /* mlfi_eoh - end of headers: the evaluation starts (DKIM) */
@@ -261,10 +291,12 @@ mlfi_eoh(SMFICTX *ctx)
 	struct session *s = sess(ctx);
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
-	s->msg.eval = evaluation_new(s->rt, s, NULL);
-	evaluation_eoh(s->msg.eval);
-	return SMFIS_CONTINUE;
+		return reply(s, SMFIP_NR_EOH, SMFIS_TEMPFAIL);
+	if (!s->msg.skip && s->msg.eval == NULL) {
+		s->msg.eval = evaluation_new(s->rt, s, NULL);
+		evaluation_eoh(s->msg.eval);
+	}
+	return reply(s, SMFIP_NR_EOH, SMFIS_CONTINUE);
 }
 
 /* mlfi_body - body chunk, to DKIM */
@@ -274,11 +306,11 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	struct session *s = sess(ctx);
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
+		return reply(s, SMFIP_NR_BODY, SMFIS_TEMPFAIL);
 	s->msg.body_bytes += len;
 	if (s->msg.eval != NULL)
 		evaluation_body(s->msg.eval, chunk, len);
-	return SMFIS_CONTINUE;
+	return reply(s, SMFIP_NR_BODY, SMFIS_CONTINUE);
 }
 
 /*
@@ -407,6 +439,11 @@ mlfi_eom(SMFICTX *ctx)
 
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
+	if (s->msg.skip || s->skip_conn) {	/* decided earlier; the MTA may not have heard */
+		session_reset_message(s);
+		message_end(s);
+		return SMFIS_ACCEPT;
+	}
 	free(s->msg.queue_id);
 	s->msg.queue_id = macro_dup(ctx, "i");	/* Postfix sets "i" only from DATA on */
 	qid = s->msg.queue_id != NULL ? s->msg.queue_id : "NOQUEUE";

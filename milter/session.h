@@ -51,6 +51,8 @@ struct session {
 	bool		 leadspc;	/* header values keep their leading space (SMFIP_HDR_LEADSPC) */
 	unsigned long	 n_messages;
 	bool		 in_message;	/* counted in flight (milter.c) */
+	bool		 skip_conn;	/* IgnoreHosts matched, but the MTA wanted no
+					 * reply at connect (milter.c): skip every message */
 	struct message	 msg;
 };
 
