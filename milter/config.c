@@ -95,6 +95,7 @@ static const struct opt opts[] = {
 	{ "DKIMBodyLength",	OPT_ENUM,	OFF(body_length),	"policy", 0, 0, "policy|allow" },
 	/* output */
 	{ "HistoryFile",	OPT_STRING,	OFF(history_file),	NULL, 0, 0, NULL },
+	{ "HistoryErrorInterval", OPT_UINT,	OFF(history_error_interval), "60", 0, 86400, NULL },
 	{ "StatsFile",		OPT_STRING,	OFF(stats_file),	NULL, 0, 0, NULL },
 	{ "StatsInterval",	OPT_UINT,	OFF(stats_interval),	"60", 1, 86400, NULL },
 	/* failure reports (RFC 9991) */

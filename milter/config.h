@@ -94,6 +94,7 @@ struct config {
 
 	/* output */
 	char		*history_file;		/* NULL: no history */
+	unsigned	 history_error_interval;	/* seconds between reports of failed appends */
 	char		*stats_file;		/* NULL: no statistics file */
 	unsigned	 stats_interval;	/* seconds between writes */
 

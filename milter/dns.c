@@ -1703,14 +1703,25 @@ dns_query(struct dns *d, const char *name, uint16_t qtype)
 	return a;
 }
 
-/* dns_get_stats - a snapshot of the counters */
+/* dns_get_stats - a snapshot of the counters and of the cache's fill */
 void
 dns_get_stats(struct dns *d, struct dns_stats *st)
 {
+	size_t i;
+
 	st->queries = atomic_load(&d->st_queries);
 	st->cache_hits = atomic_load(&d->st_hits);
 	st->upstream = atomic_load(&d->st_upstream);
 	st->tempfail = atomic_load(&d->st_tempfail);
+	st->cache_entries = st->cache_capacity = 0;
+	for (i = 0; d->cache != NULL && i < d->cache->nshards; i++) {
+		struct shard *s = &d->cache->shards[i];
+
+		pthread_mutex_lock(&s->mtx);
+		st->cache_entries += s->n;
+		st->cache_capacity += s->cap;
+		pthread_mutex_unlock(&s->mtx);
+	}
 }
 
 /* ---------------------------------------------------------------- */

@@ -88,6 +88,8 @@ struct dns_stats {
 	unsigned long	 cache_hits;
 	unsigned long	 upstream;	/* queries sent to the backend */
 	unsigned long	 tempfail;	/* answers that were DNS_TEMPFAIL */
+	size_t		 cache_entries;	/* answers in the cache now */
+	size_t		 cache_capacity;	/* at most this many (DNSCacheSize, rounded down) */
 };
 
 struct dns;

@@ -1082,11 +1082,15 @@ history_record_free(struct history_record *r)
  * filesystem.  A short write (disk full, file size limit) leaves a broken
  * last line; we count and log it and never write the rest with a second
  * call, which could land after another thread's record and tear both.
- * Instead the next record is written with a '\n' in front, in its own
- * single write, so the damage stays one broken line (at worst, when
- * another append raced in, a blank line too).  The reader of the file
- * (dmarc-reports import) reports and skips a line that does not parse,
- * and skips blank lines.
+ * Instead the appender takes the write side of the lock (no write is in
+ * flight then) and cuts the file back to its last '\n' (history_cut_tail),
+ * so the file again holds complete lines only.  Should that fail (a file
+ * we may not read, a torn piece longer than any record, or a record
+ * another thread appended after the torn one in the instant between the
+ * two locks), the next record is written with a '\n' in front, in its own
+ * single write, so the damage stays one broken line.  The reader of the
+ * file (dmarc-reports import) reports and skips a line that does not
+ * parse, and skips blank lines.
  *
  * Rotation.  history_reopen() opens the path again FIRST (a failure
  * leaves everything as it was: records keep going to the old file), then
@@ -1097,11 +1101,19 @@ history_record_free(struct history_record *r)
  * nobody can be using it.  Every record lands, complete, either in the
  * renamed file or in the new one.  The lock prefers writers, so a steady
  * stream of appends cannot starve a reopen.
+ *
+ * Failure reports.  A full or read-only disk makes every append fail, and
+ * a busy server appends many times a second: the first failure is logged
+ * at once, then at most one line per error interval (HistoryErrorInterval)
+ * says how many records were lost since the last line and why, and one
+ * line says when writing works again.  The counts are exact (a mutex, on
+ * the failure path only); a working append looks at one atomic flag.
  */
 
 struct history_file {
 	char			*path;
 	int			 fd;		/* guarded by lock */
+	bool			 readable;	/* fd is O_RDWR: the torn tail can be cut */
 	pthread_rwlock_t	 lock;
 	_Atomic uint64_t	 appended;
 	_Atomic uint64_t	 failed;
@@ -1109,13 +1121,31 @@ struct history_file {
 	_Atomic uint64_t	 reopens;
 	_Atomic uint64_t	 reopen_failures;
 	atomic_bool		 broken_tail;	/* a short write left a line without '\n' */
+
+	/* failure reports, guarded by elock (failing is also read without it) */
+	pthread_mutex_t		 elock;
+	atomic_bool		 failing;	/* the last append failed */
+	unsigned		 err_interval;	/* seconds between two reports */
+	uint64_t		 err_last;	/* CLOCK_MONOTONIC ms of the last report */
+	uint64_t		 err_since_report;	/* records lost since the last report */
+	uint64_t		 err_outage;	/* records lost since writing last worked */
 };
 
-/* history_open_fd - open the path for appending; the file is created 0640 */
+/*
+ * history_open_fd - open the path for appending; the file is created 0640.
+ * Read access lets history_cut_tail() find the last complete line; a file
+ * we may only write is still used, without that repair.
+ */
 static int
-history_open_fd(const char *path)
+history_open_fd(const char *path, bool *readable)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	int fd;
+
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	*readable = fd >= 0;
+	if (fd < 0 && errno == EACCES)
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	return fd;
 }
 
 /* history_open - open (create) the history file for appending */
@@ -1125,13 +1155,14 @@ history_open(const char *path, char *err, size_t errlen)
 	struct history_file *hf;
 	pthread_rwlockattr_t attr;
 	struct stat st;
+	bool readable;
 	int fd;
 
 	if (path == NULL || *path == '\0') {
 		snprintf(err, errlen, "no history file name");
 		return NULL;
 	}
-	if ((fd = history_open_fd(path)) < 0) {
+	if ((fd = history_open_fd(path, &readable)) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
@@ -1140,6 +1171,8 @@ history_open(const char *path, char *err, size_t errlen)
 	hf = xcalloc(1, sizeof(*hf));
 	hf->path = xstrdup(path);
 	hf->fd = fd;
+	hf->readable = readable;
+	hf->err_interval = HISTORY_ERROR_INTERVAL;
 	pthread_rwlockattr_init(&attr);
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	if (pthread_rwlock_init(&hf->lock, &attr) != 0) {
@@ -1151,30 +1184,127 @@ history_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&hf->elock, NULL);
 	return hf;
 }
 
-/* is_pow2 - 1, 2, 4, 8, ...: when to log a repeated failure */
-static bool
-is_pow2(uint64_t n)
+/* history_set_error_interval - seconds between two failure reports (0: report each) */
+void
+history_set_error_interval(struct history_file *hf, unsigned seconds)
 {
-	return n != 0 && (n & (n - 1)) == 0;
+	if (hf == NULL)
+		return;
+	pthread_mutex_lock(&hf->elock);
+	hf->err_interval = seconds;
+	pthread_mutex_unlock(&hf->elock);
+}
+
+/* mono_ms - CLOCK_MONOTONIC milliseconds: a clock that a date change cannot move */
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * history_note_failure - count one lost record and report it: the first
+ * failure at once, later ones at most once per interval, each report with
+ * the number lost since the previous one.
+ */
+static void
+history_note_failure(struct history_file *hf, const char *why)
+{
+	uint64_t now = mono_ms();
+
+	pthread_mutex_lock(&hf->elock);
+	hf->err_outage++;
+	hf->err_since_report++;
+	if (!atomic_load(&hf->failing)) {
+		atomic_store(&hf->failing, true);
+		log_warn("history %s: %s; record lost (repeated failures are reported "
+		    "at most every %u s)", hf->path, why, hf->err_interval);
+		hf->err_last = now;
+		hf->err_since_report = 0;
+	} else if (now - hf->err_last >= (uint64_t)hf->err_interval * 1000) {
+		log_warn("history %s: %s; %llu records lost since the last report "
+		    "(%llu since writing stopped)", hf->path, why,
+		    (unsigned long long)hf->err_since_report, (unsigned long long)hf->err_outage);
+		hf->err_last = now;
+		hf->err_since_report = 0;
+	}
+	pthread_mutex_unlock(&hf->elock);
+}
+
+/* history_note_success - after failures, say once that writing works again */
+static void
+history_note_success(struct history_file *hf)
+{
+	if (!atomic_load_explicit(&hf->failing, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&hf->elock);
+	if (atomic_load(&hf->failing)) {
+		atomic_store(&hf->failing, false);
+		log_warn("history %s: writing again after %llu records lost", hf->path,
+		    (unsigned long long)hf->err_outage);
+		hf->err_outage = 0;
+		hf->err_since_report = 0;
+	}
+	pthread_mutex_unlock(&hf->elock);
+}
+
+/*
+ * history_cut_tail - after a short write: cut the file back to just after
+ * its last '\n', removing the torn record, so that the file holds complete
+ * lines only.  Called with the write lock held: no append is in flight, the
+ * end of the file stands still.  The torn piece is shorter than a record
+ * (plus the '\n' that may lead it), so we look no further back than that.
+ * Returns 0 when the file now ends in '\n' (or is empty), -1 otherwise.
+ */
+static int
+history_cut_tail(struct history_file *hf)
+{
+	char chunk[4096];
+	struct stat st;
+	off_t end, pos, limit;
+	ssize_t n, i;
+
+	if (!hf->readable || fstat(hf->fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return -1;
+	end = st.st_size;
+	limit = end > (off_t)HISTORY_MAX_LINE + 1 ? end - (off_t)HISTORY_MAX_LINE - 1 : 0;
+	for (pos = end; pos > limit; pos -= n) {
+		n = pos - limit < (off_t)sizeof(chunk) ? (ssize_t)(pos - limit) : (ssize_t)sizeof(chunk);
+		if (pread(hf->fd, chunk, (size_t)n, pos - n) != n)
+			return -1;
+		for (i = n - 1; i >= 0; i--) {
+			if (chunk[i] != '\n')
+				continue;
+			if (pos - n + i + 1 == end)
+				return 0;		/* ends in '\n': nothing torn (any more) */
+			return ftruncate(hf->fd, pos - n + i + 1);
+		}
+	}
+	if (limit == 0)
+		return ftruncate(hf->fd, 0);	/* the whole file is the torn record */
+	return -1;
 }
 
 /*
  * history_append - write one record (a complete line ending in '\n', no
  * other '\n') with exactly one write(2).  Returns 0, or -1 when the record
- * was not (completely) written; failures are counted and logged (a short
- * write always, a failed write the first time and then at every power of
- * two, so a full disk does not flood the log).
+ * was not (completely) written; failures are counted and reported (see
+ * "Failure reports" above), and a short write's torn piece is cut off.
  */
 int
 history_append(struct history_file *hf, const char *line, size_t len)
 {
 	ssize_t n;
 	int saved;
-	uint64_t nf;
-	char *buf = NULL;
+	char *buf = NULL, why[160];
+	bool cut = false;
 
 	if (hf == NULL || line == NULL || len == 0 || len > HISTORY_MAX_LINE ||
 	    line[len - 1] != '\n' || memchr(line, '\n', len - 1) != NULL) {
@@ -1201,27 +1331,33 @@ history_append(struct history_file *hf, const char *line, size_t len)
 		n = write(hf->fd, line, len);
 	} while (n < 0 && errno == EINTR);
 	saved = errno;
-	if (n >= 0 && (size_t)n < len)
-		atomic_store(&hf->broken_tail, true);
-	else if (n < 0 && buf != NULL)
+	if (n < 0 && buf != NULL)
 		atomic_store(&hf->broken_tail, true);	/* still broken */
 	pthread_rwlock_unlock(&hf->lock);
 	free(buf);
 
 	if (n >= 0 && (size_t)n == len) {
 		atomic_fetch_add_explicit(&hf->appended, 1, memory_order_relaxed);
+		history_note_success(hf);
 		return 0;
 	}
-	nf = atomic_fetch_add_explicit(&hf->failed, 1, memory_order_relaxed) + 1;
+	atomic_fetch_add_explicit(&hf->failed, 1, memory_order_relaxed);
 	if (n >= 0) {
-		/* rare (disk full, file size limit) and it breaks a line: always say so */
+		/* disk full, file size limit: the record went in partly */
 		atomic_fetch_add_explicit(&hf->short_writes, 1, memory_order_relaxed);
-		log_warn("history %s: short write (%zd of %zu bytes), record lost and last line "
-			    "broken (%llu records lost so far)", hf->path, n, len, (unsigned long long)nf);
+		pthread_rwlock_wrlock(&hf->lock);
+		if (history_cut_tail(hf) == 0)
+			cut = true;
+		else
+			atomic_store(&hf->broken_tail, true);
+		pthread_rwlock_unlock(&hf->lock);
+		snprintf(why, sizeof(why), "short write (%zd of %zu bytes: disk full or file size "
+		    "limit), %s", n, len, cut ? "cut back to the last complete line" : "the last line is broken");
+		history_note_failure(hf, why);
 		saved = EIO;
-	} else if (is_pow2(nf)) {
-		log_warn("history %s: write failed: %s (%llu records lost so far)", hf->path,
-		    strerror(saved), (unsigned long long)nf);
+	} else {
+		snprintf(why, sizeof(why), "write failed: %s", strerror(saved));
+		history_note_failure(hf, why);
 	}
 	errno = saved;
 	return -1;
@@ -1237,12 +1373,13 @@ int
 history_reopen(struct history_file *hf)
 {
 	int nfd, ofd, saved;
+	bool readable;
 
 	if (hf == NULL) {
 		errno = EINVAL;
 		return -1;
 	}
-	if ((nfd = history_open_fd(hf->path)) < 0) {
+	if ((nfd = history_open_fd(hf->path, &readable)) < 0) {
 		saved = errno;
 		atomic_fetch_add_explicit(&hf->reopen_failures, 1, memory_order_relaxed);
 		log_warn("history %s: reopen failed: %s; still writing to the old file",
@@ -1253,6 +1390,7 @@ history_reopen(struct history_file *hf)
 	pthread_rwlock_wrlock(&hf->lock);
 	ofd = hf->fd;
 	hf->fd = nfd;
+	hf->readable = readable;
 	atomic_store(&hf->broken_tail, false);	/* the new file ends cleanly */
 	pthread_rwlock_unlock(&hf->lock);
 	close(ofd);
@@ -1282,6 +1420,7 @@ history_close(struct history_file *hf)
 		return;
 	close(hf->fd);
 	pthread_rwlock_destroy(&hf->lock);
+	pthread_mutex_destroy(&hf->elock);
 	free(hf->path);
 	free(hf);
 }

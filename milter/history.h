@@ -103,7 +103,12 @@ struct history_stats {
 	uint64_t	reopen_failures;
 };
 
+/* Seconds between two log lines about failed appends (the first is logged at once). */
+#define HISTORY_ERROR_INTERVAL	60
+
 struct history_file *history_open(const char *path, char *err, size_t errlen);
+/* Change that interval (HistoryErrorInterval); 0 logs every failure. */
+void	history_set_error_interval(struct history_file *, unsigned seconds);
 int	history_append(struct history_file *, const char *line, size_t len);
 int	history_reopen(struct history_file *);
 void	history_get_stats(struct history_file *, struct history_stats *);

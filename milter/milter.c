@@ -417,7 +417,8 @@ write_history(struct session *s, const struct verdict *v, const struct decision 
 		log_err("%s: history record could not be formatted", qid);
 		stats_count_history_error();
 	} else if (history_append(s->rt->history, buf_str(&line), line.len) != 0) {
-		log_err("%s: history record not written to %s", qid, s->conf->history_file);
+		/* history_append logs failures itself, at most once per HistoryErrorInterval */
+		log_debug("%s: history record not written to %s", qid, s->conf->history_file);
 		stats_count_history_error();
 	}
 	buf_free(&line);

@@ -56,9 +56,11 @@ runtime_build(struct config *conf, struct dns *dns, char *err, size_t errlen)
 		snprintf(err, errlen, "HistoryFile %s: %s", conf->history_file, msg);
 		goto fail;
 	}
+	history_set_error_interval(rt->history, conf->history_error_interval);
 	return rt;
 fail:
 	rt->conf = NULL;	/* the caller keeps conf on failure */
+	rt->dns = NULL;		/* and frees dns (runtime_new, runtime_new_with_dns) */
 	runtime_free(rt);
 	return NULL;
 }

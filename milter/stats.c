@@ -154,6 +154,12 @@ stats_write(FILE *fp, struct runtime *rt)
 		    "# TYPE dmarc_milter_dns_cache_hit_ratio gauge\n"
 		    "dmarc_milter_dns_cache_hit_ratio %.4f\n",
 		    ds.queries ? (double)ds.cache_hits / (double)ds.queries : 0.0);
+		fprintf(fp, "# HELP dmarc_milter_dns_cache_entries Answers in the DNS cache now.\n"
+		    "# TYPE dmarc_milter_dns_cache_entries gauge\n"
+		    "dmarc_milter_dns_cache_entries %zu\n", ds.cache_entries);
+		fprintf(fp, "# HELP dmarc_milter_dns_cache_capacity Most answers the DNS cache keeps.\n"
+		    "# TYPE dmarc_milter_dns_cache_capacity gauge\n"
+		    "dmarc_milter_dns_cache_capacity %zu\n", ds.cache_capacity);
 	}
 	failrep_get_stats(&fr);
 	fprintf(fp, "# HELP dmarc_milter_failure_reports_total RFC 9991 failure reports, by fate.\n"

@@ -865,7 +865,8 @@ test_appender_errors(void)
 
 	/*
 	 * A short write: a file size limit lets only part of the record in.
-	 * The appender must count it and must not write the rest.
+	 * The appender must count it, must not write the rest, and cuts the
+	 * torn piece off again so that the file keeps complete lines only.
 	 */
 	memset(big, 'x', sizeof(big));
 	big[0] = '{';
@@ -876,23 +877,154 @@ test_appender_errors(void)
 	lim = old;
 	lim.rlim_cur = 100;
 	setrlimit(RLIMIT_FSIZE, &lim);
-	n1 = history_append(hf, big, sizeof(big));	/* 92 of 300 bytes fit */
-	n2 = history_append(hf, big, sizeof(big));	/* at the limit: EFBIG */
+	n1 = history_append(hf, big, sizeof(big));	/* 92 of 300 bytes fit, then are cut */
+	n2 = history_append(hf, big, sizeof(big));	/* the same again */
 	setrlimit(RLIMIT_FSIZE, &old);
 	if (stat(moved, &sb) != 0)
 		sb.st_size = -1;
-	tap_ok(n1 == -1 && n2 == -1 && sb.st_size == 100,
-	    "short write: reported, and the rest never written (file size %lld)", (long long)sb.st_size);
-	/* the next record starts on a fresh line: only the broken one is lost */
-	tap_ok(history_append(hf, "{\"y\":2}\n", 8) == 0 && stat(moved, &sb) == 0 && sb.st_size == 109 &&
-	    tail_is(moved, "x\n{\"y\":2}\n"), "after a short write the next record starts on a new line");
+	tap_ok(n1 == -1 && n2 == -1 && sb.st_size == 8,
+	    "short write: reported, the rest never written, the torn piece cut off (file size %lld)",
+	    (long long)sb.st_size);
+	tap_ok(history_append(hf, "{\"y\":2}\n", 8) == 0 && stat(moved, &sb) == 0 && sb.st_size == 16 &&
+	    tail_is(moved, "{\"x\":1}\n{\"y\":2}\n"), "after a short write the file holds complete lines only");
 	history_get_stats(hf, &st);
-	tap_ok(st.appended == 2 && st.failed == 4 && st.short_writes == 1 && st.reopen_failures == 1,
+	tap_ok(st.appended == 2 && st.failed == 4 && st.short_writes == 2 && st.reopen_failures == 1,
 	    "stats count it: appended %llu failed %llu short %llu reopen_failures %llu",
 	    (unsigned long long)st.appended, (unsigned long long)st.failed,
 	    (unsigned long long)st.short_writes, (unsigned long long)st.reopen_failures);
 	history_close(hf);
 	unlink(moved);
+}
+
+
+/*
+ * capture_start / capture_end - what the appender logs (to stderr), through
+ * a pipe: RLIMIT_FSIZE, which makes the appends fail, would cut a file.
+ */
+static int saved_stderr = -1, capture_rd = -1;
+
+static void
+capture_start(void)
+{
+	int p[2];
+
+	if (pipe(p) != 0)
+		return;
+	fflush(stderr);
+	saved_stderr = dup(2);
+	dup2(p[1], 2);
+	close(p[1]);
+	capture_rd = p[0];
+}
+
+static char *
+capture_end(void)
+{
+	char *text = xcalloc(1, 65536);
+	size_t len = 0;
+	ssize_t n;
+
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	while (len < 65535 && (n = read(capture_rd, text + len, 65535 - len)) > 0)
+		len += (size_t)n;
+	close(capture_rd);
+	return text;
+}
+
+/* count_lines - lines of text that contain needle */
+static int
+count_lines(const char *text, const char *needle)
+{
+	const char *p, *nl;
+	int n = 0;
+
+	for (p = text; *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p) - 1;
+		if (memmem(p, (size_t)(nl - p + 1), needle, strlen(needle)) != NULL)
+			n++;
+	}
+	return n;
+}
+
+/* fail_appends - n appends that fail with EFBIG (the file is at the size limit) */
+static int
+fail_appends(struct history_file *hf, const char *path, int n)
+{
+	struct rlimit old, lim;
+	struct stat sb;
+	int i, failed = 0;
+
+	if (stat(path, &sb) != 0)
+		return -1;
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = (rlim_t)sb.st_size;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	for (i = 0; i < n; i++)
+		if (history_append(hf, "{\"z\":3}\n", 8) == -1 && errno == EFBIG)
+			failed++;
+	setrlimit(RLIMIT_FSIZE, &old);
+	return failed;
+}
+
+/*
+ * test_appender_log - a disk that stays full must not flood the log: the
+ * first failure at once, then at most one line per interval with the
+ * number lost since the last one, and one line when writing works again.
+ */
+static void
+test_appender_log(void)
+{
+	struct history_file *hf;
+	char path[300], err[256];
+	char *text;
+	int f1, f2;
+
+	snprintf(path, sizeof(path), "%s/history-log", tmpdir);
+	if ((hf = history_open(path, err, sizeof(err))) == NULL) {
+		tap_ok(0, "history_open: %s", err);
+		return;
+	}
+	signal(SIGXFSZ, SIG_IGN);
+	history_set_error_interval(hf, 1);
+	history_append(hf, "{\"a\":1}\n", 8);
+
+	capture_start();
+	f1 = fail_appends(hf, path, 5);
+	sleep(1);
+	f2 = fail_appends(hf, path, 2);
+	history_append(hf, "{\"b\":2}\n", 8);
+	history_append(hf, "{\"c\":3}\n", 8);
+	text = capture_end();
+	tap_ok(f1 == 5 && f2 == 2, "appends at the size limit fail with EFBIG (%d, %d)", f1, f2);
+	tap_is_int(count_lines(text, "history "), 3,
+	    "7 failures and a recovery over two intervals: 3 log lines, not 7");
+	tap_is_int(count_lines(text, "write failed: File too large; record lost"), 1,
+	    "the first failure is logged at once, with the errno text");
+	tap_is_int(count_lines(text, "write failed: File too large; 5 records lost since the last report "
+	    "(6 since writing stopped)"), 1,
+	    "one line per interval says how many were lost since the last line");
+	tap_is_int(count_lines(text, "writing again after 7 records lost"), 1,
+	    "one line when writing works again, with the total lost");
+	if (count_lines(text, "history ") != 3)
+		tap_diag("log was:\n%s", text);
+	free(text);
+
+	/* interval 0: every failure is logged; a new outage starts a new count */
+	history_set_error_interval(hf, 0);
+	capture_start();
+	f1 = fail_appends(hf, path, 3);
+	history_append(hf, "{\"d\":4}\n", 8);
+	text = capture_end();
+	tap_ok(f1 == 3 && count_lines(text, "write failed") == 3 &&
+	    count_lines(text, "writing again after 3 records lost") == 1,
+	    "HistoryErrorInterval 0 logs every failure; the next outage counts from zero");
+	free(text);
+	history_close(hf);
+	unlink(path);
 }
 
 int
@@ -911,6 +1043,7 @@ main(void)
 	test_fuzz();
 	test_appender_concurrent();
 	test_appender_errors();
+	test_appender_log();
 	rmdir(tmpdir);
 	return tap_done();
 }
