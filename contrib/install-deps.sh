@@ -9,7 +9,7 @@ build-essential autoconf automake libtool pkg-config
 libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev libldns-dev
 libpsl-dev libidn2-dev publicsuffix libssl-dev libjansson-dev libyaml-dev
 libxml2-dev libsqlite3-dev libpq-dev zlib1g-dev
-nsd ldnsutils postfix miltertest swaks opendkim-tools
+nsd ldnsutils postfix miltertest swaks opendkim-tools valgrind
 libxml2-utils procps iproute2 clang postgresql
 dpkg-dev debhelper fakeroot debootstrap logrotate
 openssl sasl2-bin libsasl2-modules

@@ -225,7 +225,13 @@ author_domains(const struct message *m, struct verdict *v, char ***out)
 		n_from++;
 		if (hdr_from_domains(m->headers[i].value, &doms, &n, err, sizeof(err)) != 0) {
 			buf_printf(&problems, "%sFrom header unparsable: %s", problems.len ? "; " : "", err);
-			continue;
+			/*
+			 * Still evaluate every domain the broken field names: a
+			 * mail program may show it, and dropping it would let
+			 * "user@example.com, <>" past example.com's p=reject.
+			 */
+			if (hdr_from_salvage(m->headers[i].value, &doms, &n) != 0)
+				continue;
 		}
 		for (j = 0; j < n; j++)
 			add_domain(out, &total, doms[j], &problems);

@@ -788,6 +788,60 @@ hdr_from_domains(const char *value, char ***domains, size_t *n, char *err,
 	return 0;
 }
 
+/* is_salvage_char - a character of a domain name as hdr_from_salvage reads it */
+static bool
+is_salvage_char(unsigned char ch)
+{
+	return ch >= 0x80 || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
+}
+
+/*
+ * hdr_from_salvage - the domains named in a From value that does not parse
+ * (see hdr.h).  OpenDMARC gave such a field no author domain and let the
+ * message through (CVE-2021-34555 and its kin): "user@example.com, <>"
+ * escaped example.com's p=reject.  Reading too many domains is the safe
+ * side, since the strictest outcome of all of them applies.
+ */
+int
+hdr_from_salvage(const char *value, char ***domains, size_t *n)
+{
+	const char *p, *s;
+	char **doms = NULL, *d;
+	size_t nd = 0, len, i;
+	bool dup;
+
+	*domains = NULL;
+	*n = 0;
+	if (value == NULL)
+		return -1;
+	for (p = strchr(value, '@'); p != NULL && nd < HDR_FROM_MAX_ADDRS; p = strchr(p, '@')) {
+		s = ++p;
+		while (is_salvage_char((unsigned char)*p))
+			p++;
+		len = (size_t)(p - s);
+		while (len > 0 && s[len - 1] == '.')	/* "a@example.com." ends a sentence */
+			len--;
+		if (len == 0 || s[0] == '.' || memmem(s, len, "..", 2) != NULL)
+			continue;
+		d = xstrndup(s, len);
+		dup = false;
+		for (i = 0; i < nd && !dup; i++)
+			dup = ascii_strcaseeq(doms[i], d);
+		if (dup) {
+			free(d);
+			continue;
+		}
+		doms = xrealloc(doms, (nd + 1) * sizeof(*doms));
+		doms[nd++] = d;
+	}
+	if (nd == 0)
+		return -1;
+	*domains = doms;
+	*n = nd;
+	return 0;
+}
+
 /* ---------------------------------------------------------------------
  * RFC 8601 Authentication-Results
  * ------------------------------------------------------------------- */

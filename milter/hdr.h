@@ -37,6 +37,15 @@ int	 hdr_from_domains(const char *value, char ***domains, size_t *n,
 	    char *err, size_t errlen);
 void	 hdr_domains_free(char **, size_t);
 
+/*
+ * hdr_from_salvage - for a From value that hdr_from_domains() refused:
+ * the domain after every '@' in it (letters, digits, '-', '_', '.', UTF-8;
+ * no empty label), at most HDR_FROM_MAX_ADDRS, duplicates collapsed.  A
+ * broken field must not hide a domain that a reader's mail program may
+ * still show.  Returns 0 with at least one domain, -1 with none.
+ */
+int	 hdr_from_salvage(const char *value, char ***domains, size_t *n);
+
 /* One "ptype.property=value" of a resinfo (RFC 8601 §2.2 propspec). */
 struct hdr_ar_prop {
 	char	*ptype;		/* "" for a bare "name=value" (Microsoft) */

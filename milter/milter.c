@@ -49,6 +49,20 @@ sess(SMFICTX *ctx)
 	return smfi_getpriv(ctx);
 }
 
+/*
+ * conn_sess - the session of a connection the MTA has described
+ * (mlfi_connect ran).  A peer that sends MAIL without CONNECT gets through
+ * libmilter's state machine (it restarts from HELO), and the session that
+ * mlfi_negotiate made has no runtime and no configuration yet.
+ */
+static struct session *
+conn_sess(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	return s != NULL && s->rt != NULL ? s : NULL;
+}
+
 /* macro_dup - a copy of a macro's value, or NULL */
 static char *
 macro_dup(SMFICTX *ctx, const char *name)
@@ -170,7 +184,7 @@ mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 static sfsistat
 mlfi_helo(SMFICTX *ctx, char *helo)
 {
-	struct session *s = sess(ctx);
+	struct session *s = conn_sess(ctx);
 
 	if (s == NULL)
 		return reply(s, SMFIP_NR_HELO, SMFIS_TEMPFAIL);
@@ -226,7 +240,7 @@ ignored_sender(const struct config *c, const char *mail_from)
 static sfsistat
 mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
-	struct session *s = sess(ctx);
+	struct session *s = conn_sess(ctx);
 
 	if (s == NULL)
 		return reply(s, SMFIP_NR_MAIL, SMFIS_TEMPFAIL);
@@ -260,7 +274,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat
 mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
-	struct session *s = sess(ctx);
+	struct session *s = conn_sess(ctx);
 
 	if (s == NULL)
 		return reply(s, SMFIP_NR_RCPT, SMFIS_TEMPFAIL);
@@ -273,14 +287,16 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 static sfsistat
 mlfi_header(SMFICTX *ctx, char *name, char *value)
 {
-	struct session *s = sess(ctx);
+	struct session *s = conn_sess(ctx);
+	bool was_truncated;
 
 	if (s == NULL)
 		return reply(s, SMFIP_NR_HDR, SMFIS_TEMPFAIL);
+	was_truncated = s->msg.headers_truncated;
 	if (!s->msg.skip && session_add_header(s, name, value != NULL ? value : "") != 0 &&
-	    s->msg.n_headers == SESSION_MAX_HEADERS)
-		log_warn("header cap reached (%d fields or %u bytes); the rest is not evaluated",
-		    SESSION_MAX_HEADERS, SESSION_MAX_HEADER_BYTES);
+	    !was_truncated)
+		log_warn("header cap reached (%d fields or %u bytes); the rest but From and "
+		    "Authentication-Results is not evaluated", SESSION_MAX_HEADERS, SESSION_MAX_HEADER_BYTES);
 	return reply(s, SMFIP_NR_HDR, SMFIS_CONTINUE);
 }
 
@@ -288,7 +304,7 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 static sfsistat
 mlfi_eoh(SMFICTX *ctx)
 {
-	struct session *s = sess(ctx);
+	struct session *s = conn_sess(ctx);
 
 	if (s == NULL)
 		return reply(s, SMFIP_NR_EOH, SMFIS_TEMPFAIL);
@@ -303,7 +319,7 @@ mlfi_eoh(SMFICTX *ctx)
 static sfsistat
 mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	struct session *s = sess(ctx);
+	struct session *s = conn_sess(ctx);
 
 	if (s == NULL)
 		return reply(s, SMFIP_NR_BODY, SMFIS_TEMPFAIL);
@@ -336,6 +352,17 @@ remove_forged_ar(SMFICTX *ctx, struct session *s)
 			ours[n++] = nth;
 		}
 	}
+	/*
+	 * Fields past the caps of session.h are not kept, so whether they are
+	 * ours is unknown: they go too (session.c keeps the first ones, so the
+	 * ones not seen are the last).  A foreign A-R is never trusted
+	 * downstream of us anyway (RFC 8601 §5 allows removing it).
+	 */
+	if (m->n_ar_seen > nth)
+		log_warn("%zu %s fields past the header cap removed unchecked", m->n_ar_seen - nth, AR_NAME);
+	for (i = m->n_ar_seen; i > nth; i--)
+		if (smfi_chgheader(ctx, AR_NAME, (int)i, NULL) == MI_SUCCESS)
+			removed++;
 	while (n > 0) {
 		if (smfi_chgheader(ctx, AR_NAME, (int)ours[--n], NULL) == MI_SUCCESS)
 			removed++;
@@ -430,7 +457,7 @@ write_history(struct session *s, const struct verdict *v, const struct decision 
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
 {
-	struct session *s = sess(ctx);
+	struct session *s = conn_sess(ctx);
 	struct verdict v;
 	struct decision d;
 	struct buf summary;

@@ -107,22 +107,50 @@ session_add_rcpt(struct session *s, const char *arg)
 	return 0;
 }
 
-/* session_add_header - keep one header field; -1 (and flag) past the caps */
+/* key_header - a field that is kept past the general caps (session.h) */
+static bool
+key_header(const char *name)
+{
+	return ascii_strcaseeq(name, "From") || ascii_strcaseeq(name, "Authentication-Results");
+}
+
+/*
+ * session_add_header - keep one header field; -1 (and flag) past the caps.
+ * From and Authentication-Results have caps of their own: a message with
+ * thousands of padding fields before its From would otherwise be checked
+ * as one without a From (no policy applies), and a forged A-R after the
+ * padding would stay in the message.  Once one of them is dropped, every
+ * later one is too, so the kept A-R fields are the first ones and
+ * milter.c can tell which it has not seen (n_ar_seen).
+ */
 int
 session_add_header(struct session *s, const char *name, const char *value)
 {
 	struct message *m = &s->msg;
 	size_t n = strlen(name) + strlen(value) + 2;
+	bool key = key_header(name);
 
+	if (ascii_strcaseeq(name, "Authentication-Results"))
+		m->n_ar_seen++;
 	if (m->n_headers >= SESSION_MAX_HEADERS ||
 	    n > SESSION_MAX_HEADER_BYTES - m->header_bytes) {
 		m->headers_truncated = true;
+		if (!key || m->key_truncated || m->n_key_headers >= SESSION_MAX_KEY_HEADERS ||
+		    n > SESSION_MAX_KEY_HEADER_BYTES - m->key_header_bytes) {
+			if (key)
+				m->key_truncated = true;
+			return -1;
+		}
+		m->n_key_headers++;
+		m->key_header_bytes += n;
+	} else if (key && m->key_truncated) {
 		return -1;
+	} else {
+		m->header_bytes += n;
 	}
 	m->headers = xrealloc(m->headers, (m->n_headers + 1) * sizeof(*m->headers));
 	m->headers[m->n_headers].name = xstrdup(name);
 	m->headers[m->n_headers].value = xstrdup(value);
 	m->n_headers++;
-	m->header_bytes += n;
 	return 0;
 }

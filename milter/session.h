@@ -16,6 +16,13 @@
 #define SESSION_MAX_HEADERS	1000
 #define SESSION_MAX_HEADER_BYTES	(1024u * 1024)	/* all header fields together */
 #define SESSION_MAX_RCPTS	1000
+/*
+ * From and Authentication-Results are kept past the two caps above, within
+ * their own: padding the header section must neither hide the author from
+ * the DMARC check nor a forged A-R from its removal (session.c).
+ */
+#define SESSION_MAX_KEY_HEADERS	10000
+#define SESSION_MAX_KEY_HEADER_BYTES	(1024u * 1024)
 
 struct header {
 	char	*name;
@@ -30,6 +37,10 @@ struct message {
 	size_t		 n_headers;
 	size_t		 header_bytes;
 	bool		 headers_truncated;	/* a cap was hit */
+	size_t		 n_key_headers;	/* From and A-R kept past the caps */
+	size_t		 key_header_bytes;
+	bool		 key_truncated;	/* their cap was hit too: later ones dropped */
+	size_t		 n_ar_seen;	/* Authentication-Results fields, kept or not */
 	char		*queue_id;	/* MTA queue id, from macro "i" */
 	char		*auth_authen;	/* SMTP AUTH login, when the client authenticated */
 	size_t		 body_bytes;

@@ -17,6 +17,7 @@ T_FAILED=0
 T_PIDS=""
 T_POSTFIX=""
 T_PG=""
+T_VG_PIDS=""		# milters under valgrind whose log is not checked yet
 
 # ok COND-EXIT-STATUS NAME: record one test case
 ok() {
@@ -56,6 +57,7 @@ bail() {
 }
 
 done_testing() {
+	[ -n "$T_VG_PIDS" ] && valgrind_finish
 	echo "1..$T_N"
 	[ "$T_FAILED" -eq 0 ]
 }
@@ -80,8 +82,9 @@ cleanup() {
 	fi
 	for p in $T_PIDS; do kill "$p" 2>/dev/null; done
 	for p in $T_PIDS; do
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		i=0 limit=50
+		case " $T_VG_PIDS " in *" $p "*) limit=1200 ;; esac	# memcheck's leak check
+		while kill -0 "$p" 2>/dev/null && [ $i -lt $limit ]; do sleep 0.1; i=$((i + 1)); done
 		kill -9 "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
@@ -180,23 +183,72 @@ nsd_pause() { pkill -STOP -f "nsd -d -c $T_DIR/nsd/nsd.conf"; }
 nsd_resume() { pkill -CONT -f "nsd -d -c $T_DIR/nsd/nsd.conf"; }
 
 # start_milter CONFIG [ARGS...]: dmarc-milter in the foreground on a free
-# port ($MILTER_PORT), logging to $T_DIR/milter.log
+# port ($MILTER_PORT), logging to $T_DIR/milter.log.  With MILTER_VALGRIND=1
+# it runs under valgrind's memcheck (log $T_DIR/valgrind.PID.log, checked
+# by stop_milter, or at done_testing for a milter still running then).
 start_milter() {
 	conf=$1; shift
 	MILTER_PORT=$(free_port)
 	MILTER_SOCKET="inet:$MILTER_PORT@127.0.0.1"
-	"$MILTER" -f -c "$conf" -p "$MILTER_SOCKET" "$@" >> "$T_DIR/milter.log" 2>&1 &
-	MILTER_PID=$!
+	tries=1
+	if [ "${MILTER_VALGRIND:-0}" = 1 ]; then
+		command -v valgrind > /dev/null || bail "MILTER_VALGRIND=1, but valgrind is not installed"
+		valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect,possible \
+			--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 --track-fds=no \
+			--num-callers=30 --log-file="$T_DIR/valgrind.%p.log" \
+			--suppressions="$top_srcdir/t/valgrind.supp" \
+			"$MILTER" -f -c "$conf" -p "$MILTER_SOCKET" "$@" >> "$T_DIR/milter.log" 2>&1 &
+		MILTER_PID=$!
+		T_VG_PIDS="$T_VG_PIDS $MILTER_PID"
+		tries=9		# memcheck starts slowly: 90 s at most
+	else
+		"$MILTER" -f -c "$conf" -p "$MILTER_SOCKET" "$@" >> "$T_DIR/milter.log" 2>&1 &
+		MILTER_PID=$!
+	fi
 	T_PIDS="$T_PIDS $MILTER_PID"
-	wait_listen "$MILTER_PORT" || bail "dmarc-milter did not start: $(cat "$T_DIR/milter.log")"
+	until wait_listen "$MILTER_PORT"; do
+		tries=$((tries - 1))
+		{ [ $tries -gt 0 ] && kill -0 "$MILTER_PID" 2>/dev/null; } ||
+			bail "dmarc-milter did not start: $(cat "$T_DIR/milter.log")"
+	done
 }
 
-# stop_milter: SIGTERM and wait
+# stop_milter: SIGTERM and wait (under valgrind: for its leak check too,
+# and then the check of its log is one more test case)
 stop_milter() {
 	kill "$MILTER_PID" 2>/dev/null
+	limit=100
+	[ "${MILTER_VALGRIND:-0}" = 1 ] && limit=1200
 	i=0
-	while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt $limit ]; do sleep 0.1; i=$((i + 1)); done
 	wait "$MILTER_PID" 2>/dev/null
+	case " $T_VG_PIDS " in *" $MILTER_PID "*) valgrind_check "$MILTER_PID" ;; esac
+}
+
+# valgrind_check PID: one test case: the memcheck log of that milter shows
+# no error and no definitely, indirectly or possibly lost block
+valgrind_check() {
+	T_VG_PIDS=$(echo " $T_VG_PIDS " | sed "s/ $1 / /g; s/^ *//; s/ *$//")
+	vlog="$T_DIR/valgrind.$1.log"
+	errs=$(sed -n 's/.*ERROR SUMMARY: \([0-9,]*\) error.*/\1/p' "$vlog" 2>/dev/null | tail -n 1 | tr -d ,)
+	lost=$(sed -n 's/.*\(definitely\|indirectly\|possibly\) lost: \([0-9,]*\) bytes.*/\2/p' "$vlog" 2>/dev/null |
+		tr -d , | awk '{ s += $1 } END { print s + 0 }')
+	if [ "${errs:-none}" = 0 ] && [ "$lost" = 0 ]; then
+		ok 0 "valgrind: no errors, no leaks (milter $1)"
+	else
+		ok 1 "valgrind: no errors, no leaks (milter $1: errors ${errs:-unknown, no summary}, lost $lost bytes)"
+		grep -v '^--' "$vlog" 2>/dev/null | sed -n '/^==[0-9]*== [A-Z0-9]/,$p' | head -n 150 | sed 's/^/# /'
+		cp "$vlog" "${TMPDIR:-/tmp}/" 2>/dev/null && diag "log kept as ${TMPDIR:-/tmp}/$(basename "$vlog")"
+	fi
+}
+
+# valgrind_finish: stop every milter still running under valgrind and
+# check its log (done_testing calls it, before the plan)
+valgrind_finish() {
+	for p in $T_VG_PIDS; do
+		MILTER_PID=$p
+		stop_milter
+	done
 }
 
 # milter_conf FILE [LINES...]: a config pointing at nsd, plus extra lines

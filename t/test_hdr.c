@@ -547,6 +547,63 @@ static const struct dkim_case dkim_cases[] = {
 	{ "bare CR is not touched", "S", " a\rb", true, "S: a\rb" },
 };
 
+/*
+ * hdr_from_salvage: a From field that does not parse still names its
+ * domains (the CVE-2021-34555 class: a broken field must not hide
+ * example.com's policy).  want is the domains joined with ' ', or NULL.
+ */
+static const struct {
+	const char	*in;
+	const char	*want;
+} salvage_cases[] = {
+	{ "user@example.com, <>",			"example.com" },
+	{ "<>, user@example.com",			"example.com" },
+	{ "\"unterminated <a@example.com>",		"example.com" },
+	{ "(unterminated comment a@example.com",	"example.com" },
+	{ "Group: ; user@Example.COM, b@example.com",	"Example.COM" },
+	{ "a@example.com, b@example.net, <",		"example.com example.net" },
+	{ "a@example.com., <",				"example.com" },
+	{ "<>",						NULL },
+	{ "a@",						NULL },
+	{ "a@[127.0.0.1]",				NULL },
+	{ "a@example..com",				NULL },
+	{ "<a@.example.com>",				NULL },
+	{ "",						NULL },
+};
+
+static void
+test_from_salvage(void)
+{
+	struct buf got, big;
+	char **d;
+	size_t i, j, n;
+	int rc;
+
+	for (i = 0; i < sizeof(salvage_cases) / sizeof(salvage_cases[0]); i++) {
+		rc = hdr_from_salvage(salvage_cases[i].in, &d, &n);
+		buf_init(&got, 0);
+		for (j = 0; rc == 0 && j < n; j++)
+			buf_printf(&got, "%s%s", j ? " " : "", d[j]);
+		if (salvage_cases[i].want == NULL)
+			tap_ok(rc == -1 && n == 0, "salvage \"%s\": no domain", salvage_cases[i].in);
+		else
+			tap_is_str(rc == 0 ? buf_str(&got) : NULL, salvage_cases[i].want,
+			    "salvage \"%s\"", salvage_cases[i].in);
+		buf_free(&got);
+		hdr_domains_free(d, n);
+	}
+	/* bounded: a field naming thousands of domains gives HDR_FROM_MAX_ADDRS */
+	buf_init(&big, 0);
+	for (i = 0; i < 5000; i++)
+		buf_printf(&big, "u@d%zu.example, ", i);
+	buf_puts(&big, "<");
+	rc = hdr_from_salvage(buf_str(&big), &d, &n);
+	tap_ok(rc == 0 && n == HDR_FROM_MAX_ADDRS, "salvage: at most %d domains (got %zu)",
+	    HDR_FROM_MAX_ADDRS, n);
+	hdr_domains_free(d, n);
+	buf_free(&big);
+}
+
 int
 main(void)
 {
@@ -556,6 +613,7 @@ main(void)
 	for (i = 0; i < sizeof(from_cases) / sizeof(from_cases[0]); i++)
 		run_from(&from_cases[i]);
 	test_from_limits();
+	test_from_salvage();
 	for (i = 0; i < sizeof(ar_cases) / sizeof(ar_cases[0]); i++)
 		run_ar(&ar_cases[i]);
 	test_ar_more();
