@@ -38,6 +38,7 @@
 #include "config.h"
 #include "failrep.h"
 #include "history.h"
+#include "keycache.h"
 #include "log.h"
 #include "milter.h"
 #include "offline.h"
@@ -507,6 +508,7 @@ main(int argc, char **argv)
 	log_info("stopping");
 	failrep_stop(10);
 	stats_stop();
+	keycache_flush();
 	if (pidfile != NULL && unlink(pidfile) != 0)
 		log_warn("PidFile %s: cannot remove: %s", pidfile, strerror(errno));
 	free(pidfile);

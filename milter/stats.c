@@ -15,6 +15,7 @@
 #include "config.h"
 #include "dns.h"
 #include "failrep.h"
+#include "keycache.h"
 #include "log.h"
 #include "runtime.h"
 #include "stats.h"
@@ -97,6 +98,7 @@ stats_write(FILE *fp, struct runtime *rt)
 	static const char *const skip_names[STATS_SKIP_N] = { "IgnoreHosts",
 		"IgnoreAuthenticatedClients", "IgnoreMailFrom" };
 	struct failrep_stats fr;
+	unsigned long kh, km;
 	int i;
 
 	fprintf(fp, "# HELP dmarc_milter_start_time_seconds When the milter started (Unix time).\n"
@@ -161,6 +163,12 @@ stats_write(FILE *fp, struct runtime *rt)
 		    "# TYPE dmarc_milter_dns_cache_capacity gauge\n"
 		    "dmarc_milter_dns_cache_capacity %zu\n", ds.cache_capacity);
 	}
+	keycache_stats(&kh, &km);
+	fprintf(fp, "# HELP dmarc_milter_dkim_key_decodes_total DKIM public keys decoded, "
+	    "or found decoded in the key cache.\n"
+	    "# TYPE dmarc_milter_dkim_key_decodes_total counter\n"
+	    "dmarc_milter_dkim_key_decodes_total{cache=\"hit\"} %lu\n"
+	    "dmarc_milter_dkim_key_decodes_total{cache=\"miss\"} %lu\n", kh, km);
 	failrep_get_stats(&fr);
 	fprintf(fp, "# HELP dmarc_milter_failure_reports_total RFC 9991 failure reports, by fate.\n"
 	    "# TYPE dmarc_milter_failure_reports_total counter\n"

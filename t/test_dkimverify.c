@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "dkimverify.h"
+#include "keycache.h"
 #include "dns.h"
 #include "log.h"
 #include "tap.h"
@@ -907,6 +908,42 @@ test_threads(void)
 	free(thread_msgs[1]);
 }
 
+/*
+ * test_keycache - keycache.c stands in for OpenSSL's d2i_PUBKEY_bio in
+ * this program as in the milter (every test above ran with it).  The same
+ * key is decoded once and then found; another key is another entry.
+ */
+static void
+test_keycache(void)
+{
+	unsigned long h0, m0, h1, m1;
+	char *m_rsa, *m_rsa1024;
+	int i;
+
+	m_rsa = sign_std(base_msg, "rsa2048", K2048, DKIM_SIGN_RSASHA256);
+	m_rsa1024 = sign_std(base_msg, "rsa1024", K1024, DKIM_SIGN_RSASHA256);
+	keycache_flush();
+	keycache_stats(&h0, &m0);
+	for (i = 0; i < 3; i++)
+		check1(lib_default, m_rsa, AUTH_PASS, "key cache: rsa2048 verification %d passes", i + 1);
+	keycache_stats(&h1, &m1);
+	tap_is_int((int)(m1 - m0), 1, "key cache: the rsa2048 key was decoded once");
+	tap_is_int((int)(h1 - h0), 2, "key cache: and found twice");
+	check1(lib_default, m_rsa1024, AUTH_PASS, "key cache: rsa1024 verification passes");
+	keycache_stats(&h0, &m0);
+	tap_is_int((int)(m0 - m1), 1, "key cache: another key is another entry");
+	/* a tampered message still fails with the cached key */
+	{
+		char *bad = replace(m_rsa, "Hello", "Jello");
+
+		check1(lib_default, bad, AUTH_FAIL, "key cache: a changed body fails with the cached key");
+		free(bad);
+	}
+	keycache_flush();
+	free(m_rsa);
+	free(m_rsa1024);
+}
+
 int
 main(void)
 {
@@ -926,6 +963,7 @@ main(void)
 	test_garbage();
 	test_api();
 	test_threads();
+	test_keycache();
 
 	dkimverify_lib_free(lib_default);
 	dkimverify_lib_free(lib_sha1);
