@@ -125,6 +125,18 @@ wait_listen() {
 	return 0
 }
 
+# wait_log EXTENDED-REGEX [SECONDS]: until the milter's log has a matching
+# line (10 s at most; the milter may run under valgrind, which is slow)
+wait_log() {
+	i=0
+	while ! grep -Eq -- "$1" "$T_DIR/milter.log" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt $(( ${2:-10} * 10 )) ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
 # start_nsd: nsd on 127.0.0.1:$NSD_PORT serving every zone in t/zones;
 # a zone named in T_BROKEN_ZONES is configured with a file that does not
 # load, so nsd answers SERVFAIL for it.

@@ -57,7 +57,7 @@ like "$out" 'message 2 accepted' "a second message on the same connection is acc
 # SIGUSR1: a bad new configuration is refused and the old one stays.
 cp "$T_DIR/bad.conf" "$T_DIR/ok.conf.new"; cp "$T_DIR/ok.conf" "$T_DIR/ok.conf.good"
 mv "$T_DIR/ok.conf.new" "$T_DIR/ok.conf"
-kill -USR1 "$MILTER_PID"; sleep 0.5
+kill -USR1 "$MILTER_PID"; wait_log 'reload refused'
 like "$(cat "$T_DIR/milter.log")" 'reload refused, configuration unchanged: .*ok\.conf:3: unknown option' \
 	"a bad configuration on reload is refused with the reason"
 kill -0 "$MILTER_PID" 2>/dev/null
@@ -65,7 +65,7 @@ ok $? "the milter keeps running after a refused reload"
 out=$(miltertest_run accept.lua)
 ok $? "mail is still accepted after a refused reload"
 mv "$T_DIR/ok.conf.good" "$T_DIR/ok.conf"
-kill -USR1 "$MILTER_PID"; sleep 0.5
+kill -USR1 "$MILTER_PID"; wait_log 'configuration reloaded from'
 like "$(cat "$T_DIR/milter.log")" 'configuration reloaded from' "a good configuration is reloaded"
 
 # SIGTERM stops it cleanly.
