@@ -157,6 +157,9 @@ upstream_results(struct evaluation *e, struct verdict *v)
 			} else if (v->spf.result == AUTH_PASS) {
 				v->spf.result = AUTH_PERMERROR;	/* a pass for nothing we can align */
 			}
+			/* A resinfo without an identity leaves domain NULL, so a later
+			 * "spf" one comes here again: replace, do not leak, its reason. */
+			free(v->spf.reason);
 			v->spf.reason = xasprintf("from trusted %s", ar->authserv_id);
 		} else if (ascii_strcaseeq(r->method, "dkim") && v->n_dkim < DKIMVERIFY_DEFAULT_MAX_SIGS) {
 			struct dkim_outcome *d;
