@@ -426,7 +426,7 @@ main(int argc, char **argv)
 		log_fatal("SyslogFacility %s: unknown facility", conf->syslog_facility);
 
 	signal(SIGPIPE, SIG_IGN);
-	if (milter_register() != 0)
+	if (milter_register(conf->socket) != 0)
 		log_fatal("smfi_register failed");
 	if (smfi_setconn(conf->socket) != MI_SUCCESS)
 		log_fatal("Socket %s: not usable", conf->socket);

@@ -162,9 +162,11 @@ raw() {
 	pkt Q
 } > "$T_DIR/quitnc.in"
 raw quitnc
-# O; connect helo mail rcpt eoh body: c each; EOM: our header (i), accept
-# (a); after QUIT_NC (ignored, as is CONNECT): helo mail rcpt eoh body, i a
-is "$RAW" "Occcccciacccccia" "QUIT_NC after EOM: ignored by libmilter, the session goes on (documented above)"
+# O; connect helo mail rcpt, each header (two), eoh body: c each (over TCP
+# the milter answers every command: milter.c tcp_replies); EOM: our header
+# (i), accept (a); after QUIT_NC (ignored, as is CONNECT): helo mail rcpt,
+# two headers, eoh body, i a
+is "$RAW" "Occcccccciacccccccia" "QUIT_NC after EOM: ignored by libmilter, the session goes on (documented above)"
 records=$((records + 2))
 alive "QUIT_NC"
 
