@@ -9,6 +9,11 @@
 need_root
 MLTLOAD="$top_builddir/contrib/bench/mltload"
 MKCORPUS="$top_builddir/contrib/bench/mkcorpus"
+# mkcorpus signs with libopendkim, whose signing path (dkim_privkey_load)
+# does not free the private key it loads; in a sanitizer build that would
+# fail this test tool, not the milter, so its leak check is off.  Every
+# other program here keeps it.
+mkcorpus() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" "$MKCORPUS" "$@"; }
 NULLMILTER="$top_builddir/contrib/bench/nullmilter"
 for p in "$MLTLOAD" "$MKCORPUS" "$NULLMILTER" "$top_builddir/t/historycheck"; do
 	[ -x "$p" ] || bail "$p is not built (make)"
@@ -36,7 +41,7 @@ is $? 64 "nullmilter without -p is a usage error (64)"
 
 ## the corpus
 C="$T_DIR/corpus"
-sum=$("$MKCORPUS" -o "$C" -n 200 -S 7 -k "$top_srcdir/t/keys")
+sum=$(mkcorpus -o "$C" -n 200 -S 7 -k "$top_srcdir/t/keys")
 ok $? "mkcorpus writes 200 messages ($sum)"
 is "$(ls "$C" | grep -c '^[0-9]\{6\}\.eml$')" 200 "200 NNNNNN.eml files"
 is "$(wc -l < "$C/envelope.tsv")" 200 "envelope.tsv has a line per message"
@@ -47,11 +52,11 @@ exp_pass=$(kv pass "$sum") exp_acc=$(kv accept "$sum") exp_rej=$(kv reject "$sum
 [ "$exp_pass" -ge 120 ] && [ "$exp_pass" -le 160 ] && [ "$exp_rej" -gt 0 ] && [ "$exp_quar" -gt 0 ] &&
 	[ "$(kv none "$sum")" -gt 10 ]
 ok $? "the mix is about 70 % pass, 15 % fail, 15 % none ($sum)"
-sum2=$("$MKCORPUS" -o "$T_DIR/corpus2" -n 20 -S 7 -k "$top_srcdir/t/keys")
+sum2=$(mkcorpus -o "$T_DIR/corpus2" -n 20 -S 7 -k "$top_srcdir/t/keys")
 cmp -s "$C/000013.eml" "$T_DIR/corpus2/000013.eml" &&
 	cmp -s "$T_DIR/corpus2/envelope.tsv" "$(head -n 20 "$C/envelope.tsv" > "$T_DIR/e20"; echo "$T_DIR/e20")"
 ok $? "the corpus is the same for the same seed"
-"$MKCORPUS" -o "$T_DIR/corpus3" -n 20 -S 8 -k "$top_srcdir/t/keys" > /dev/null
+mkcorpus -o "$T_DIR/corpus3" -n 20 -S 8 -k "$top_srcdir/t/keys" > /dev/null
 cmp -s "$C/000013.eml" "$T_DIR/corpus3/000013.eml"
 ok $((1 - $?)) "another seed gives other messages"
 # per message: body bytes and header fields
