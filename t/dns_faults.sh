@@ -52,20 +52,8 @@ send() {
 	UP=$(( $(stat dmarc_milter_dns_upstream_total) - up0 ))
 	R=$(cat "$out" 2>/dev/null)
 	[ -n "$R" ] || diag "$name: miltertest failed: $(cat "$T_DIR/$name.mt")"
-	last=$(grep ' action=' "$T_DIR/milter.log" | tail -n 1)
-	case "$R" in
-	*reply=y*)
-		case "$last" in
-		*action=reject*) ACT=reject ;;
-		*action=tempfail*) ACT=tempfail ;;
-		*) ACT="unknown($last)" ;;
-		esac ;;
-	*quarantine=yes*) ACT=quarantine ;;
-	*reply=a*) ACT=accept ;;
-	*) ACT="unknown($R)" ;;
-	esac
+	mt_action "$R"
 	AR=$(printf '%s\n' "$R" | sed -n 's/^ar= *//p')
-	LAST="$last"
 }
 
 # within SECONDS NAME: the message took less than SECONDS

@@ -155,16 +155,18 @@ wait_log() {
 	return 0
 }
 
-# start_nsd: nsd on 127.0.0.1:$NSD_PORT serving every zone in t/zones;
-# a zone named in T_BROKEN_ZONES is configured with a file that does not
+# start_nsd [ADDRESS PORT]: nsd on $NSD_ADDR:$NSD_PORT (default 127.0.0.1
+# and a free port) serving every zone in t/zones; $NAMESERVER names it.  A
+# zone named in T_BROKEN_ZONES is configured with a file that does not
 # load, so nsd answers SERVFAIL for it.
 start_nsd() {
-	NSD_PORT=$(free_port)
+	NSD_ADDR=${1:-127.0.0.1}
+	NSD_PORT=${2:-$(free_port)}
 	d="$T_DIR/nsd"
 	mkdir -p "$d"
 	cat > "$d/nsd.conf" <<NSDCONF
 server:
-	ip-address: 127.0.0.1
+	ip-address: $NSD_ADDR
 	port: $NSD_PORT
 	username: ""
 	chroot: ""
@@ -199,12 +201,12 @@ NSDCONF
 	wait_listen "$NSD_PORT" UDP || bail "nsd did not start: $(cat "$d/stderr" "$d/nsd.log" 2>/dev/null)"
 	# It listens before every zone is loaded: wait until a known name answers.
 	i=0
-	until drill -p "$NSD_PORT" @127.0.0.1 SOA example.com 2>/dev/null | grep -q 'rcode: NOERROR'; do
+	until drill -p "$NSD_PORT" "@$NSD_ADDR" SOA example.com 2>/dev/null | grep -q 'rcode: NOERROR'; do
 		i=$((i + 1))
 		[ $i -gt 100 ] && bail "nsd does not answer for example.com: $(cat "$d/nsd.log")"
 		sleep 0.1
 	done
-	NAMESERVER="127.0.0.1:$NSD_PORT"
+	NAMESERVER="$NSD_ADDR:$NSD_PORT"
 }
 
 # nsd_pause / nsd_resume: make the test nsd stop answering (every process of
@@ -434,6 +436,25 @@ mt_send() {
 	miltertest_run message.lua "msgfile=$1" "outfile=$out" "client_ip=$2" \
 		"client_host=[$2]" "helo=client.example.net" "mailfrom=$3" "rcpt=rcpt@dest.test" >/dev/null 2>&1
 	cat "$out" 2>/dev/null
+}
+
+# mt_action OUTPUT: what the milter did with the message miltertest's
+# message.lua reported as OUTPUT; sets ACT (accept, quarantine, reject,
+# tempfail) and LAST (the milter's last verdict line).  A reply code ("y")
+# is a reject or a tempfail: the verdict line says which.
+mt_action() {
+	LAST=$(grep ' action=' "$T_DIR/milter.log" | tail -n 1)
+	case "$1" in
+	*reply=y*)
+		case "$LAST" in
+		*action=reject*) ACT=reject ;;
+		*action=tempfail*) ACT=tempfail ;;
+		*) ACT="unknown($LAST)" ;;
+		esac ;;
+	*quarantine=yes*) ACT=quarantine ;;
+	*reply=a*) ACT=accept ;;
+	*) ACT="unknown($1)" ;;
+	esac
 }
 
 # miltertest_run SCRIPT [NAME=VALUE...]: run a miltertest Lua script

@@ -30,19 +30,7 @@ run() {
 		${EXPECT_REPLY:+"expect_reply=$EXPECT_REPLY"} ${AUTH:+"auth=$AUTH"} > "$T_DIR/$name.mt" 2>&1
 	R=$(cat "$out" 2>/dev/null)
 	[ -n "$R" ] || diag "$name: miltertest failed: $(cat "$T_DIR/$name.mt")"
-	# A reply code ("y") is a reject or a tempfail: the milter's log line says which.
-	last=$(grep ' action=' "$T_DIR/milter.log" | tail -n 1)
-	case "$R" in
-	*reply=y*)
-		case "$last" in
-		*action=reject*) ACT=reject ;;
-		*action=tempfail*) ACT=tempfail ;;
-		*) ACT="unknown($last)" ;;
-		esac ;;
-	*quarantine=yes*) ACT=quarantine ;;
-	*reply=a*) ACT=accept ;;
-	*) ACT="unknown($R)" ;;
-	esac
+	mt_action "$R"
 	AR=$(printf '%s\n' "$R" | sed -n 's/^ar= *//p')
 	OFF=$("$MILTER" -c "$CONF" -t "$msg" --client-ip "$ip" --helo "$helo" --mail-from "$mfrom" \
 		--rcpt rcpt@dest.test 2>/dev/null)

@@ -196,49 +196,14 @@ lo_quickack() {
 
 # ---- DNS: nsd on 127.0.0.2:53, the only nameserver in this namespace ----
 
-# start_bench_nsd: as t/lib.sh's start_nsd, on $NSD_ADDR port 53
+# start_bench_nsd: t/lib.sh's start_nsd on $NSD_ADDR port 53, once we know
+# the port is free in this namespace
 start_bench_nsd() {
 	if ss -Htuln 2>/dev/null | awk '{print $5}' |
 	    grep -Eq "^(127\.0\.0\.2|0\.0\.0\.0|\*|\[::\]):53$"; then
 		fail "something already listens on $NSD_ADDR:53 (or *:53): $(ss -Htulnp | grep ':53 ')"
 	fi
-	d="$B/nsd"
-	mkdir -p "$d"
-	cat > "$d/nsd.conf" <<NSDCONF
-server:
-	ip-address: $NSD_ADDR
-	port: 53
-	username: ""
-	chroot: ""
-	zonesdir: "$d"
-	zonelistfile: "$d/zone.list"
-	xfrdfile: "$d/xfrd.state"
-	xfrdir: "$d"
-	pidfile: "$d/nsd.pid"
-	database: ""
-	logfile: "$d/nsd.log"
-	server-count: 1
-	verbosity: 1
-	hide-version: yes
-	refuse-any: no
-	rrl-ratelimit: 0
-remote-control:
-	control-enable: no
-NSDCONF
-	for z in "$SRC"/t/zones/*.zone; do
-		name=$(basename "$z" .zone)
-		cp "$z" "$d/$name.zone"
-		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s.zone"\n' "$name" "$name" >> "$d/nsd.conf"
-	done
-	nsd-checkconf "$d/nsd.conf" >/dev/null 2>&1 || fail "nsd.conf is invalid: $(nsd-checkconf "$d/nsd.conf" 2>&1)"
-	nsd -d -c "$d/nsd.conf" > "$d/stderr" 2>&1 &
-	T_PIDS="$T_PIDS $!"
-	i=0
-	until drill @$NSD_ADDR SOA example.com 2>/dev/null | grep -q 'rcode: NOERROR'; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && fail "nsd does not answer on $NSD_ADDR:53: $(cat "$d/stderr" "$d/nsd.log" 2>/dev/null)"
-		sleep 0.1
-	done
+	start_nsd "$NSD_ADDR" 53
 }
 
 printf 'nameserver %s\noptions timeout:2 attempts:2\n' "$NSD_ADDR" > "$B/resolv.conf"
