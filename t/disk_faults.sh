@@ -47,15 +47,6 @@ milter_conf "$T_DIR/m.conf" "HistoryFile $HF" "HistoryErrorInterval $INTERVAL" \
 	"StatsFile $STATS" "StatsInterval 3600" "DNSTimeout 2" "DNSRetries 0"
 start_milter "$T_DIR/m.conf"
 
-# stat NAME: one value from StatsFile, written now (SIGUSR2)
-stat() {
-	rm -f "$STATS"
-	kill -USR2 "$MILTER_PID"
-	i=0
-	until [ -s "$STATS" ] || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	sed -n "s/^$1 //p" "$STATS"
-}
-
 # judge NAME: one message that passes (example.com, SPF aligned) and check
 # that it was judged as usual; sets R
 judge() {
@@ -105,7 +96,7 @@ like "$(grep "history $HF:" "$T_DIR/milter.log" | head -n 1)" \
 	"(No space left on device|short write \\([0-9]+ of [0-9]+ bytes: disk full).*record lost \\(repeated failures are reported at most every $INTERVAL s\\)" \
 	"the log line says why and how often it will repeat"
 valid $L1 "disk full"
-is "$(stat dmarc_milter_history_errors_total)" $lost "StatsFile counts the $lost records not written"
+is "$(stats_value dmarc_milter_history_errors_total)" $lost "StatsFile counts the $lost records not written"
 sleep $INTERVAL
 judge full-7 && judge full-8
 ok $? "disk still full, after the interval: messages still judged"
@@ -119,7 +110,7 @@ ok $? "disk has room again: the message is judged"
 like "$(tail -n 3 "$T_DIR/milter.log")" "history $HF: writing again after $((lost + 2)) records lost" \
 	"one line says writing works again, and how many were lost"
 is "$(lines)" $((L1 + 1)) "recording resumed: the new message has its line"
-is "$(stat dmarc_milter_history_errors_total)" $((lost + 2)) "StatsFile: $((lost + 2)) history errors in all"
+is "$(stats_value dmarc_milter_history_errors_total)" $((lost + 2)) "StatsFile: $((lost + 2)) history errors in all"
 valid $((L1 + 1)) "after disk full"
 L2=$((L1 + 1))
 

@@ -20,15 +20,6 @@ TIMEOUT=1 RETRIES=1
 ATTEMPTS=$((RETRIES + 1))
 SLACK=2			# seconds for everything that is not waiting for DNS
 
-# stat NAME: one value from the StatsFile of the milter on $MILTER_PID
-stat() {
-	rm -f "$STATS"
-	kill -USR2 "$MILTER_PID"
-	i=0
-	until [ -s "$STATS" ] || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	sed -n "s/^$1 //p" "$STATS"
-}
-
 # use N: talk to milter number N from here on
 use() {
 	eval "MILTER_PID=\$PID_$1 MILTER_SOCKET=\$SOCK_$1 STATS=\$STATS_$1"
@@ -42,14 +33,14 @@ send() {
 	name=$1 ip=$2 mfrom=$3 msg=$4
 	out="$T_DIR/$name.out"
 	rm -f "$out"
-	up0=$(stat dmarc_milter_dns_upstream_total)
+	up0=$(stats_value dmarc_milter_dns_upstream_total)
 	t0=$(date +%s%N)
 	miltertest_run message.lua "msgfile=$msg" "outfile=$out" "client_ip=$ip" \
 		"client_host=[$ip]" "helo=client.example.net" "mailfrom=$mfrom" "rcpt=rcpt@dest.test" \
 		${EXPECT_REPLY:+"expect_reply=$EXPECT_REPLY"} > "$T_DIR/$name.mt" 2>&1
 	t1=$(date +%s%N)
 	SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
-	UP=$(( $(stat dmarc_milter_dns_upstream_total) - up0 ))
+	UP=$(( $(stats_value dmarc_milter_dns_upstream_total) - up0 ))
 	R=$(cat "$out" 2>/dev/null)
 	[ -n "$R" ] || diag "$name: miltertest failed: $(cat "$T_DIR/$name.mt")"
 	mt_action "$R"
@@ -101,7 +92,7 @@ is "$ACT" tempfail "no DNS answer, TemporaryFailures tempfail: tempfailed"
 like "$R" 'reply_match=yes' "the tempfail is 451 4.7.5 naming the author domain"
 like "$LAST" 'dmarc=temperror' "the log line says dmarc=temperror"
 bounded "no DNS answer (tempfail)"
-like "$(stat dmarc_milter_dns_tempfail_total)" '^[1-9]' "the timeouts are counted as DNS temporary failures"
+like "$(stats_value dmarc_milter_dns_tempfail_total)" '^[1-9]' "the timeouts are counted as DNS temporary failures"
 nsd_resume
 send resumed $GOOD user@example.com "$M/example.com.eml"
 is "$ACT" accept "nsd answers again: the next message is judged normally"
@@ -194,7 +185,7 @@ for b in $(seq 1 $BATCHES); do
 	sent=$((sent + BATCH))
 	accepted=$((accepted + $(sed -n 's/^a //p' "$T_DIR/many.out")))
 	passed=$((passed + $(sed -n 's/^pass //p' "$T_DIR/many.out")))
-	e=$(stat dmarc_milter_dns_cache_entries)
+	e=$(stats_value dmarc_milter_dns_cache_entries)
 	[ "${e:-0}" -gt $max_entries ] && max_entries=$e
 	[ $b = 1 ] && rss1=$(rss)
 done
@@ -202,9 +193,9 @@ secs=$(( $(date +%s) - t0 ))
 diag "$sent messages in ${secs}s"
 is "$accepted" $sent "$sent messages from $sent author domains: all accepted"
 is "$passed" $sent "each one judged: dmarc=pass (SPF aligned, the wildcard's p=none)"
-q=$(stat dmarc_milter_dns_queries_total)
+q=$(stats_value dmarc_milter_dns_queries_total)
 ok $(( ! (q >= 2 * sent) )) "at least two distinct lookups per message ($q)"
-cap=$(stat dmarc_milter_dns_cache_capacity)
+cap=$(stats_value dmarc_milter_dns_cache_capacity)
 ok $(( ! (cap > 0 && cap <= CACHE) )) "the cache holds at most DNSCacheSize $CACHE answers ($cap)"
 ok $(( ! (max_entries > 0 && max_entries <= cap) )) "its entries never exceeded that (at most $max_entries seen)"
 ok $(( ! (max_entries >= cap * 9 / 10) )) "and it was full: the bound was what held it ($max_entries)"

@@ -283,6 +283,16 @@ valgrind_finish() {
 	done
 }
 
+# stats_value NAME: one value from the StatsFile $STATS of the milter on
+# $MILTER_PID, written for the asking (SIGUSR2)
+stats_value() {
+	rm -f "$STATS"
+	kill -USR2 "$MILTER_PID"
+	i=0
+	until [ -s "$STATS" ] || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	sed -n "s/^$1 //p" "$STATS"
+}
+
 # milter_conf FILE [LINES...]: a config pointing at nsd, plus extra lines
 milter_conf() {
 	f=$1; shift
