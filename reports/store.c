@@ -29,6 +29,25 @@
  *   report_destinations  (report_id, destination): state pending / sent /
  *              failed / refused, attempts, last_error, updated_at, sent_at.
  *
+ * Version 2 adds what other organisations report to us (store_rcv.c):
+ *
+ *   rcv_reports  one per received report.  PRIMARY KEY rkey = SHA-256
+ *              hex of org_name NUL report_id, computed in C, so the key is
+ *              the same on both backends (no INTEGER PRIMARY KEY /
+ *              BIGSERIAL difference) and known before the insert; UNIQUE
+ *              (org_name, report_id) says the same in SQL.  The metadata,
+ *              date range (begin_time, end_time), policy_published, the
+ *              number of records and messages, origin and received_at.
+ *              Indexes on begin_time and (domain, begin_time).
+ *   rcv_records  (rkey, seq) PRIMARY KEY: the report's records in their
+ *              order.  The row as reported (source_ip, msg_count,
+ *              disposition, dkim, spf, header_from, envelope_from,
+ *              envelope_to) and its reasons, dkim_results and
+ *              spf_results as JSON arrays of objects (NULL when empty);
+ *              they are only ever read with their record, never searched.
+ *   rdns       ip PRIMARY KEY: the PTR name (NULL: none) and when it was
+ *              looked up.
+ *
  * What is reportable.  The deciding DMARC outcome of the record
  * (dmarc[deciding]) must have found a DMARC record and a policy domain;
  * other records are counted by the importer and not stored (there is no
@@ -87,7 +106,41 @@
  *
  * Expiry.  store_expire() first raises expired_before, then deletes the
  * messages a day at a time (bounded transactions), then the periods,
- * reports and destinations of those days.
+ * reports and destinations of those days.  It does not touch received
+ * reports: the history of a domain's ramp is what readiness reads.
+ *
+ * Received reports.  store_rcv_add() inserts the report row and then all
+ * its records in ONE transaction, the records 50 to a statement (one
+ * round trip per 50 on PostgreSQL; 650 parameters, under SQLite's old
+ * limit of 999), so a report of RXML_MAX_RECORDS (200000) records is a
+ * few seconds.  Idempotence and concurrency: the report row is inserted
+ * first with ON CONFLICT DO NOTHING; a second receiver of the same report
+ * (a fleet, or the same mail fetched twice) waits on the first one's
+ * uncommitted key and then sees the conflict (0 rows: it rolls back and
+ * says "already stored"), or goes on if the first rolled back.  Records
+ * are only inserted by the transaction that inserted their report, and
+ * every transaction takes exactly one report key, so there is no
+ * deadlock cycle; a deadlock, serialization failure or SQLite busy is
+ * retried anyway, as for history batches.  Values are stored as compared:
+ * policy domain and header_from in domain_normalize() form (or trimmed
+ * and ASCII-lowercased when it refuses them), source IPs in inet_ntop()
+ * form, required fields a sloppy report left out as "", optional ones
+ * NULL, pct NULL when not published.
+ *
+ * Reading them.  store_rcv_rows() selects the reports whose [begin, end]
+ * overlaps [since, until) and whose policy domain, or some record's
+ * header_from, is the domain or ends in "." domain: equality plus LIKE
+ * '%.' domain ESCAPE '!', with '%', '_' and '!' in the domain escaped
+ * (the values are stored lowercase, so SQLite's ASCII-case-insensitive
+ * LIKE and PostgreSQL's case-sensitive one agree).  The reports are
+ * sorted in C (begin, org_name, report_id bytewise: no dependence on a
+ * database collation); then each report's records are read in seq order
+ * a page of 1000 at a time (keyset on seq), all records when the policy
+ * domain matched, else only those whose header_from does.  A page is
+ * read completely before the callback sees it, so no statement is open
+ * while the callback runs (it may use the store, e.g. store_rdns_put()).
+ * Reverse DNS entries are upserted; an older lookup never replaces a
+ * newer one.
  */
 #include "autoconf.h"
 
@@ -166,7 +219,46 @@ static const char *const migrations[] = {
 	" last_error TEXT,"
 	" updated_at BIGINT NOT NULL,"
 	" sent_at BIGINT,"
-	" PRIMARY KEY (report_id, destination));"
+	" PRIMARY KEY (report_id, destination));",
+	/* 1 -> 2: received aggregate reports and reverse DNS (store_rcv.c) */
+	"CREATE TABLE rcv_reports ("
+	" rkey TEXT PRIMARY KEY,"
+	" org_name TEXT NOT NULL,"
+	" report_id TEXT NOT NULL,"
+	" email TEXT, extra_contact_info TEXT, error TEXT, generator TEXT,"
+	" format TEXT NOT NULL,"
+	" begin_time BIGINT NOT NULL,"
+	" end_time BIGINT NOT NULL,"
+	" domain TEXT NOT NULL,"
+	" p TEXT NOT NULL, sp TEXT, np TEXT,"
+	" adkim TEXT, aspf TEXT,"
+	" pct INTEGER, fo TEXT, testing TEXT, discovery TEXT,"
+	" records BIGINT NOT NULL,"
+	" messages BIGINT NOT NULL,"
+	" origin TEXT,"
+	" received_at BIGINT NOT NULL,"
+	" UNIQUE (org_name, report_id));"
+	"CREATE INDEX rcv_reports_begin ON rcv_reports (begin_time);"
+	"CREATE INDEX rcv_reports_domain ON rcv_reports (domain, begin_time);"
+	"CREATE TABLE rcv_records ("
+	" rkey TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" source_ip TEXT NOT NULL,"
+	" msg_count BIGINT NOT NULL,"
+	" disposition TEXT NOT NULL,"
+	" dkim TEXT NOT NULL,"
+	" spf TEXT NOT NULL,"
+	" header_from TEXT NOT NULL,"
+	" envelope_from TEXT,"
+	" envelope_to TEXT,"
+	" reasons TEXT,"
+	" dkim_results TEXT,"
+	" spf_results TEXT,"
+	" PRIMARY KEY (rkey, seq));"
+	"CREATE TABLE rdns ("
+	" ip TEXT PRIMARY KEY,"
+	" name TEXT,"
+	" looked_up BIGINT NOT NULL);"
 };
 
 #define N_MIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
@@ -252,18 +344,14 @@ q_prep(struct store *s, const char *sql, const char *types, ...)
 	return st;
 }
 
-/* q_exec - run a statement to its end; *changes (may be NULL) = rows changed */
+/* q_vexec - run a statement to its end; *changes (may be NULL) = rows changed */
 static int
-q_exec(struct store *s, long long *changes, const char *sql, const char *types, ...)
+q_vexec(struct store *s, long long *changes, const char *sql, const char *types, va_list ap)
 {
 	struct store_stmt *st;
-	va_list ap;
 	int rc;
 
-	va_start(ap, types);
-	st = q_vprep(s, sql, types, ap);
-	va_end(ap);
-	if (st == NULL)
+	if ((st = q_vprep(s, sql, types, ap)) == NULL)
 		return -1;
 	while ((rc = s->ops->step(st)) == STORE_ROW)
 		;
@@ -271,6 +359,19 @@ q_exec(struct store *s, long long *changes, const char *sql, const char *types, 
 		*changes = s->ops->changes(st);
 	s->ops->finalize(st);
 	return rc == STORE_DONE ? 0 : -1;
+}
+
+/* q_exec - q_vexec with variable arguments */
+static int
+q_exec(struct store *s, long long *changes, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = q_vexec(s, changes, sql, types, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* q_int - the first column of the first row as an integer; 0 found, 1 no row/NULL, -1 error */
@@ -313,6 +414,45 @@ pause_ms(unsigned ms)
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+/* store_backoff - the pause before retry number attempt + 1 of a transaction */
+void
+store_backoff(unsigned attempt)
+{
+	/* growing, and de-synchronized between processes by the pid */
+	pause_ms(20u * (attempt + 1) + (unsigned)getpid() % 50u);
+}
+
+/* store_fail, store_q_prep, store_q_exec - fail, q_prep and q_exec for store_rcv.c */
+int
+store_fail(struct store *s, char *err, size_t errlen, const char *what)
+{
+	return fail(s, err, errlen, what);
+}
+
+struct store_stmt *
+store_q_prep(struct store *s, const char *sql, const char *types, ...)
+{
+	struct store_stmt *st;
+	va_list ap;
+
+	va_start(ap, types);
+	st = q_vprep(s, sql, types, ap);
+	va_end(ap);
+	return st;
+}
+
+int
+store_q_exec(struct store *s, long long *changes, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = q_vexec(s, changes, sql, types, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* now_s - the current time (one place, for the bookkeeping columns) */
@@ -626,7 +766,7 @@ store_insert_batch(struct store *s, struct store_message *msgs, size_t n,
 		/* a deadlock victim or a busy database: back off and redo the batch */
 		if (retries != NULL)
 			(*retries)++;
-		pause_ms(20u * (attempt + 1) + (unsigned)getpid() % 50u);	/* de-synchronize processes */
+		store_backoff(attempt);
 	}
 	free(per);
 	return rc;

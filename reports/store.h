@@ -20,7 +20,7 @@
 struct store;
 
 /* The schema version this code creates and understands. */
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 /* One aggregate report covers one UTC day (RFC 9990 §2.1 default interval). */
 #define STORE_PERIOD		86400
@@ -133,6 +133,90 @@ int	store_expire(struct store *, time_t older_than, struct store_expire_stats *,
 	    char *err, size_t errlen);
 
 /* ---------------------------------------------------------------------
+ * Received aggregate reports: what other organisations report about the
+ * mail that claimed to be from our domains (dmarc-reports receive,
+ * sources, readiness, check-dns).  Schema version 2; see store_rcv.c.
+ */
+
+/*
+ * store_rcv_add - keep one received report.  Idempotent per (org_name,
+ * report_id), the RFC 9990 §3.1.1 identity of a report: a second copy
+ * (the same mail fetched twice, a report sent to two rua addresses) is
+ * not stored again, also when two receivers add it at the same moment.
+ * origin (may be NULL) says where it came from (file, message), received
+ * when it was taken in.  org_name and report_id are required; any other
+ * field may be NULL.  The report and all its records are one transaction.
+ * Returns 1 when stored, 0 when the store already had it, -1 with err.
+ */
+int	store_rcv_add(struct store *, const struct report *, const char *origin,
+	    time_t received, char *err, size_t errlen);
+
+/*
+ * One record of a received report, with its report's metadata and the
+ * policy the domain published then.  Valid during the callback only.
+ * Names (domain, header_from) are lowercase A-labels without a trailing
+ * dot, source_ip is in inet_ntop() form; a string not marked "may be
+ * NULL" is never NULL ("" when the report left it out).  Inside the
+ * result arrays every string is as the report had it, NULL included.
+ */
+struct store_rcv_row {
+	const char		*org_name;	/* the reporting organisation */
+	const char		*report_id;
+	long long		 begin, end;	/* the report's date_range */
+	const char		*domain;	/* policy_published/domain */
+	const char		*p, *sp, *np;	/* sp, np may be NULL */
+	const char		*adkim, *aspf;	/* may be NULL */
+	int			 pct;		/* -1: not published */
+	const char		*testing;	/* "y"/"n"; may be NULL: not published */
+	const char		*source_ip;
+	unsigned long long	 count;
+	const char		*disposition;	/* none, quarantine, reject, pass */
+	const char		*dkim, *spf;	/* DMARC's aligned verdicts: pass / fail */
+	const char		*header_from;	/* lowercase */
+	const char		*envelope_from;	/* may be NULL */
+	const char		*envelope_to;	/* may be NULL */
+	const struct report_reason *reasons;
+	size_t			 n_reasons;
+	const struct report_dkim *dkim_results;
+	size_t			 n_dkim;
+	const struct report_spf	*spf_results;
+	size_t			 n_spf;
+};
+
+/* Return 0 to go on, anything else stops the walk (and is returned). */
+typedef int	(*store_rcv_fn)(const struct store_rcv_row *, void *arg);
+
+/*
+ * store_rcv_rows - every record of the received reports whose date range
+ * overlaps [since, until) and whose policy_published/domain or
+ * header_from is domain or a name below it (ASCII case-insensitive),
+ * ordered by report begin, org_name, report_id (bytewise), then record
+ * order.  domain NULL or "": every domain.  No statement is open while
+ * the callback runs: it may use the store.  Returns 0, the callback's
+ * non-zero value, or -1 with err.
+ */
+int	store_rcv_rows(struct store *, const char *domain, time_t since, time_t until,
+	    store_rcv_fn, void *arg, char *err, size_t errlen);
+
+/* store_rcv_domains - the distinct policy domains of the received reports,
+ * sorted bytewise; *out is an allocated array of *n allocated strings
+ * (NULL when none).  Returns 0 or -1 with err. */
+int	store_rcv_domains(struct store *, char ***out, size_t *n, char *err, size_t errlen);
+
+/*
+ * The reverse DNS of source IPs, remembered between runs so that
+ * "sources" does not ask again for every IP every time.  name NULL (or
+ * "") records "no PTR"; a lookup older than the one remembered does not
+ * replace it.  store_rdns_get returns 1 and sets *name (allocated, NULL
+ * for "no PTR") when an entry looked up at or after not_before exists,
+ * 0 when none, -1 on error.  An IPv6 address is one key however written.
+ */
+int	store_rdns_get(struct store *, const char *ip, time_t not_before, char **name,
+	    char *err, size_t errlen);
+int	store_rdns_put(struct store *, const char *ip, const char *name, time_t when,
+	    char *err, size_t errlen);
+
+/* ---------------------------------------------------------------------
  * Internal interface between store.c, import.c and the two backends
  * (store_sqlite.c, store_pg.c).  Not for other callers.
  */
@@ -219,6 +303,19 @@ struct store {
 	void		*be;		/* the backend's connection state */
 	char		*errmsg;	/* the last backend error (owned) */
 };
+
+/*
+ * For store_rcv.c: store_fail fills err with "what: <last error>" and
+ * returns -1; store_q_prep prepares sql and binds its '?' parameters
+ * (types: one letter per parameter, 's' a const char * or NULL, 'i' a
+ * long long); store_q_exec runs such a statement to its end (*changes,
+ * when not NULL, gets the rows changed); store_backoff sleeps before the
+ * next attempt of a transaction that failed retryably.
+ */
+int	store_fail(struct store *, char *err, size_t errlen, const char *what);
+struct store_stmt *store_q_prep(struct store *, const char *sql, const char *types, ...);
+int	store_q_exec(struct store *, long long *changes, const char *sql, const char *types, ...);
+void	store_backoff(unsigned attempt);
 
 /* store_set_error - remember the backend's last error message */
 void	store_set_error(struct store *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
