@@ -2,7 +2,10 @@
  * test_store.c - the report store and the history importer: idempotent
  * import (again, grown, gzip copy), malformed lines, exact grouping,
  * complete days only, deterministic report ids, destination bookkeeping,
- * crash recovery, expiry, and concurrent importers.
+ * crash recovery, expiry, and concurrent importers; received reports
+ * (idempotence, matching, order, NULLs, a 200000-record report,
+ * concurrent receivers), reverse DNS, and the migration of a version 1
+ * store.
  *
  * Runs on a temporary SQLite file, and on PostgreSQL too when
  * DMARC_TEST_PG holds a libpq URI (each run works in a schema of its own,
@@ -272,6 +275,34 @@ raw_exec(const char *db, const char *sql)
 		sqlite3_close(h);
 		return rc == SQLITE_OK ? 0 : -1;
 	}
+}
+
+/* raw_int - the first column of the first row of sql, -1 on error or no row */
+static long long
+raw_int(const char *db, const char *sql)
+{
+	long long v = -1;
+
+	if (strncmp(db, "postgres", 8) == 0) {
+		PGconn *c = PQconnectdb(db);
+		PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+			v = atoll(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		PQfinish(c);
+	} else {
+		sqlite3 *h;
+		sqlite3_stmt *q;
+
+		if (sqlite3_open(db, &h) == SQLITE_OK && sqlite3_prepare_v2(h, sql, -1, &q, NULL) == SQLITE_OK) {
+			if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+				v = sqlite3_column_int64(q, 0);
+			sqlite3_finalize(q);
+		}
+		sqlite3_close(h);
+	}
+	return v;
 }
 
 /* ------------------------------------------------------------------ */
@@ -864,6 +895,605 @@ conc_suite(const char *db, const char *tag)
 }
 
 /* ------------------------------------------------------------------ */
+/* received reports (schema version 2)                                 */
+
+/* rcv_report - a received report with no records yet; NULL strings stay NULL */
+static void
+rcv_report(struct report *r, const char *org, const char *id, const char *domain, long long begin)
+{
+	memset(r, 0, sizeof(*r));
+	r->format = REPORT_RFC9990;
+	set_str(&r->org_name, org);
+	set_str(&r->email, "noreply-dmarc@example.org");
+	set_str(&r->report_id, id);
+	r->begin = (time_t)begin;
+	r->end = (time_t)(begin + DAY - 1);
+	set_str(&r->domain, domain);
+	set_str(&r->p, "reject");
+	set_str(&r->adkim, "r");
+	set_str(&r->aspf, "r");
+	set_str(&r->testing, "n");
+	r->pct = -1;
+}
+
+/* rcv_row - append a record; hf is the header_from as the receiver wrote it */
+static struct report_row *
+rcv_row(struct report *r, const char *ip, unsigned long long count, const char *disp,
+    const char *dkim, const char *spf, const char *hf)
+{
+	struct report_row *w;
+
+	r->rows = xrealloc(r->rows, (r->n_rows + 1) * sizeof(*r->rows));
+	w = &r->rows[r->n_rows++];
+	memset(w, 0, sizeof(*w));
+	set_str(&w->source_ip, ip);
+	w->count = count;
+	set_str(&w->disposition, disp);
+	set_str(&w->dkim, dkim);
+	set_str(&w->spf, spf);
+	set_str(&w->header_from, hf);
+	return w;
+}
+
+static void
+rcv_dkim(struct report_row *w, const char *d, const char *sel, const char *res, const char *human)
+{
+	struct report_dkim *k;
+
+	w->dkim_results = xrealloc(w->dkim_results, (w->n_dkim + 1) * sizeof(*w->dkim_results));
+	k = &w->dkim_results[w->n_dkim++];
+	set_str(&k->domain, d);
+	set_str(&k->selector, sel);
+	set_str(&k->result, res);
+	set_str(&k->human_result, human);
+}
+
+static void
+rcv_spf(struct report_row *w, const char *d, const char *scope, const char *res)
+{
+	struct report_spf *k;
+
+	w->spf_results = xrealloc(w->spf_results, (w->n_spf + 1) * sizeof(*w->spf_results));
+	k = &w->spf_results[w->n_spf++];
+	set_str(&k->domain, d);
+	set_str(&k->scope, scope);
+	set_str(&k->result, res);
+	k->human_result = NULL;
+}
+
+static void
+rcv_reason(struct report_row *w, const char *type, const char *comment)
+{
+	w->reasons = xrealloc(w->reasons, (w->n_reasons + 1) * sizeof(*w->reasons));
+	set_str(&w->reasons[w->n_reasons].type, type);
+	set_str(&w->reasons[w->n_reasons].comment, comment);
+	w->n_reasons++;
+}
+
+/* What the rows callback saw: one line per row, plus the details of one. */
+struct rcv_seen {
+	struct buf	 rows;		/* "org/id/ip/count/hf;" */
+	unsigned long long n, total;
+	int		 stop_after;	/* > 0: return 7 after that many rows */
+	struct buf	 detail;	/* every field of the rows with source_ip want_ip */
+	const char	*want_ip;
+};
+
+#define S(x)	((x) != NULL ? (x) : "(null)")
+
+static int
+rcv_collect(const struct store_rcv_row *w, void *arg)
+{
+	struct rcv_seen *c = arg;
+	size_t i;
+
+	c->n++;
+	c->total += w->count;
+	if (c->stop_after == 0 || c->n <= (unsigned long long)c->stop_after)
+		buf_printf(&c->rows, "%s/%s/%s/%llu/%s;", w->org_name, w->report_id, w->source_ip,
+		    w->count, w->header_from);
+	if (c->want_ip != NULL && strcmp(w->source_ip, c->want_ip) == 0) {
+		buf_printf(&c->detail, "%lld-%lld %s p=%s sp=%s np=%s adkim=%s aspf=%s pct=%d t=%s "
+		    "%s %s dkim=%s spf=%s from=%s ef=%s et=%s", w->begin, w->end, w->domain, S(w->p),
+		    S(w->sp), S(w->np), S(w->adkim), S(w->aspf), w->pct, S(w->testing),
+		    S(w->disposition), w->source_ip, S(w->dkim), S(w->spf), S(w->header_from),
+		    S(w->envelope_from), S(w->envelope_to));
+		for (i = 0; i < w->n_reasons; i++)
+			buf_printf(&c->detail, " reason=%s:%s", S(w->reasons[i].type), S(w->reasons[i].comment));
+		for (i = 0; i < w->n_dkim; i++)
+			buf_printf(&c->detail, " dkim=%s/%s/%s/%s", S(w->dkim_results[i].domain),
+			    S(w->dkim_results[i].selector), S(w->dkim_results[i].result),
+			    S(w->dkim_results[i].human_result));
+		for (i = 0; i < w->n_spf; i++)
+			buf_printf(&c->detail, " spf=%s/%s/%s/%s", S(w->spf_results[i].domain),
+			    S(w->spf_results[i].scope), S(w->spf_results[i].result),
+			    S(w->spf_results[i].human_result));
+		buf_puts(&c->detail, "|");
+	}
+	if (c->stop_after > 0 && c->n == (unsigned long long)c->stop_after)
+		return 7;
+	return 0;
+}
+
+/* rcv_walk - run store_rcv_rows into a fresh rcv_seen; returns its result */
+static int
+rcv_walk(struct store *s, const char *domain, long long since, long long until, struct rcv_seen *c)
+{
+	char err[512];
+	int rc;
+
+	buf_reset(&c->rows);
+	buf_reset(&c->detail);
+	c->n = c->total = 0;
+	rc = store_rcv_rows(s, domain, (time_t)since, (time_t)until, rcv_collect, c, err, sizeof(err));
+	if (rc == -1)
+		tap_diag("store_rcv_rows: %s", err);
+	return rc;
+}
+
+static int
+rcv_add(struct store *s, struct report *r, const char *origin)
+{
+	char err[512];
+	int rc = store_rcv_add(s, r, origin, (time_t)(D0 + 3 * DAY), err, sizeof(err));
+
+	if (rc < 0)
+		tap_diag("store_rcv_add: %s", err);
+	return rc;
+}
+
+static void
+rcv_suite(const char *db, const char *tag)
+{
+	struct report r;
+	struct report_row *w;
+	struct rcv_seen c;
+	struct store *s;
+	char err[512], *name, **doms = NULL;
+	size_t nd = 0, i;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	buf_init(&c.rows, 0);
+	buf_init(&c.detail, 0);
+	s = store_open(db, err, sizeof(err));
+	if (!tap_ok(s != NULL, "%s rcv: store_open", tag)) {
+		tap_diag("%s", err);
+		return;
+	}
+
+	/* r1: Google about example.com, as a receiver writes it (case, dot) */
+	rcv_report(&r, "google.com", "r1", "Example.COM.", D0);
+	w = rcv_row(&r, "192.0.2.1", 10, "none", "pass", "pass", "Example.com");
+	rcv_dkim(w, "example.com", "s1", "pass", NULL);
+	rcv_spf(w, "example.com", "mfrom", "pass");
+	w = rcv_row(&r, " 2001:DB8:0::1", 3, "quarantine", "fail", "fail", "Mail.Example.com");
+	set_str(&w->envelope_from, "bounce.example.com");
+	set_str(&w->envelope_to, "gmail.com");
+	rcv_reason(w, "forwarded", "via a list");
+	rcv_reason(w, "local_policy", NULL);
+	rcv_dkim(w, NULL, NULL, "none", NULL);
+	rcv_dkim(w, "esp.example", "k1", "fail", "body hash did not verify");
+	w = rcv_row(&r, "198.51.100.9", 1, "none", "fail", "fail", "notexample.com");
+	tap_is_int(rcv_add(s, &r, "file r1.xml"), 1, "%s rcv: a report is stored", tag);
+	tap_is_int(rcv_add(s, &r, "file r1-again.xml"), 0,
+	    "%s rcv: RFC 9990 §3.1.1: the same (org_name, report_id) again is not stored twice", tag);
+	free(r.org_name);
+	set_str(&r.org_name, "yahoo.com");
+	tap_is_int(rcv_add(s, &r, "msg"), 1, "%s rcv: the same report_id from another org is another report", tag);
+	report_free(&r);
+
+	/* r2: a subdomain's own policy, the next day */
+	rcv_report(&r, "Microsoft", "r2", "sub.example.com", D0 + DAY);
+	rcv_row(&r, "203.0.113.5", 4, "none", "pass", "fail", "sub.example.com");
+	tap_is_int(rcv_add(s, &r, NULL), 1, "%s rcv: a second report", tag);
+	report_free(&r);
+
+	/* r4: another domain's report, one record of it has our header_from */
+	rcv_report(&r, "fastmail", "r4", "example.org", D0);
+	set_str(&r.sp, "none");
+	set_str(&r.np, "reject");
+	r.pct = 50;
+	rcv_row(&r, "203.0.113.7", 2, "none", "pass", "pass", "example.org");
+	rcv_row(&r, "203.0.113.8", 5, "reject", "fail", "fail", "news.example.com");
+	tap_is_int(rcv_add(s, &r, NULL), 1, "%s rcv: a report about another domain", tag);
+	report_free(&r);
+
+	/* r5: a name that LIKE wildcards would match, outside the window too */
+	rcv_report(&r, "wild", "r5", "a.examplexcom", D0);
+	rcv_row(&r, "192.0.2.55", 1, "none", "pass", "pass", "b.examplexcom");
+	tap_is_int(rcv_add(s, &r, NULL), 1, "%s rcv: a report about a.examplexcom", tag);
+	report_free(&r);
+	rcv_report(&r, "late", "r6", "example.com", D0 + 10 * DAY);
+	rcv_row(&r, "192.0.2.66", 1, "none", "pass", "pass", "example.com");
+	tap_is_int(rcv_add(s, &r, NULL), 1, "%s rcv: a report ten days later", tag);
+	report_free(&r);
+
+	/* NULL safety: everything optional missing, sloppy records */
+	memset(&r, 0, sizeof(r));
+	set_str(&r.org_name, "sloppy");
+	set_str(&r.report_id, "r7");
+	r.begin = (time_t)D0;
+	r.end = (time_t)(D0 + DAY - 1);
+	r.pct = -1;
+	r.format = REPORT_RFC7489;
+	rcv_row(&r, NULL, 1, NULL, NULL, NULL, NULL);
+	w = rcv_row(&r, "192.0.2.77", 2, "none", "pass", "pass", "example.com");
+	rcv_reason(w, NULL, NULL);
+	rcv_spf(w, NULL, NULL, NULL);
+	tap_is_int(rcv_add(s, &r, NULL), 1, "%s rcv: a report with every optional field NULL is stored", tag);
+	report_free(&r);
+	memset(&r, 0, sizeof(r));
+	set_str(&r.org_name, "x");
+	tap_ok(store_rcv_add(s, &r, NULL, 0, err, sizeof(err)) == -1 && strstr(err, "report_id") != NULL,
+	    "%s rcv: a report without report_id is refused (%s)", tag, err);
+	report_free(&r);
+
+	/* the walk: domain, window, order */
+	c.want_ip = "2001:db8::1";
+	tap_is_int(rcv_walk(s, "EXAMPLE.com.", D0, D0 + 2 * DAY, &c), 0, "%s rcv: walk example.com", tag);
+	tap_is_str(buf_str(&c.rows),
+	    "fastmail/r4/203.0.113.8/5/news.example.com;"
+	    "google.com/r1/192.0.2.1/10/example.com;"
+	    "google.com/r1/2001:db8::1/3/mail.example.com;"
+	    "google.com/r1/198.51.100.9/1/notexample.com;"
+	    "sloppy/r7/192.0.2.77/2/example.com;"
+	    "yahoo.com/r1/192.0.2.1/10/example.com;"
+	    "yahoo.com/r1/2001:db8::1/3/mail.example.com;"
+	    "yahoo.com/r1/198.51.100.9/1/notexample.com;"
+	    "Microsoft/r2/203.0.113.5/4/sub.example.com;",
+	    "%s rcv: by begin, org, report_id, record order; the policy domain or a header_from "
+	    "at or below example.com; a policy domain below it too; lowercase names, canonical IPs", tag);
+	tap_is_str(buf_str(&c.detail),
+	    "1763856000-1763942399 example.com p=reject sp=(null) np=(null) adkim=r aspf=r pct=-1 t=n "
+	    "quarantine 2001:db8::1 dkim=fail spf=fail from=mail.example.com ef=bounce.example.com et=gmail.com"
+	    " reason=forwarded:via a list reason=local_policy:(null)"
+	    " dkim=(null)/(null)/none/(null) dkim=esp.example/k1/fail/body hash did not verify|"
+	    "1763856000-1763942399 example.com p=reject sp=(null) np=(null) adkim=r aspf=r pct=-1 t=n "
+	    "quarantine 2001:db8::1 dkim=fail spf=fail from=mail.example.com ef=bounce.example.com et=gmail.com"
+	    " reason=forwarded:via a list reason=local_policy:(null)"
+	    " dkim=(null)/(null)/none/(null) dkim=esp.example/k1/fail/body hash did not verify|",
+	    "%s rcv: every field comes back, NULLs as NULL, arrays in order", tag);
+	c.want_ip = "203.0.113.8";
+	rcv_walk(s, "example.com", D0, D0 + 2 * DAY, &c);
+	tap_is_str(buf_str(&c.detail),
+	    "1763856000-1763942399 example.org p=reject sp=none np=reject adkim=r aspf=r pct=50 t=n "
+	    "reject 203.0.113.8 dkim=fail spf=fail from=news.example.com ef=(null) et=(null)|",
+	    "%s rcv: a published pct, sp and np come back", tag);
+	c.want_ip = "";
+	rcv_walk(s, NULL, D0, D0 + 2 * DAY, &c);
+	tap_ok(strstr(buf_str(&c.detail), "-1763942399  p= sp=(null) np=(null) adkim=(null) aspf=(null) "
+	    "pct=-1 t=(null)   dkim= spf= from= ef=(null) et=(null)|") != NULL,
+	    "%s rcv: a record without its required fields comes back as \"\", never NULL", tag);
+	c.want_ip = "192.0.2.77";
+	rcv_walk(s, NULL, D0, D0 + 2 * DAY, &c);
+	tap_ok(strstr(buf_str(&c.detail), " reason=(null):(null) spf=(null)/(null)/(null)/(null)|") != NULL,
+	    "%s rcv: NULL inside the result arrays stays NULL (%s)", tag, buf_str(&c.detail));
+	c.want_ip = NULL;
+	tap_is_int(c.n, 3 + 3 + 1 + 2 + 1 + 2, "%s rcv: domain NULL: every record in the window", tag);
+	rcv_walk(s, "sub.example.com", D0, D0 + 10 * DAY + 1, &c);
+	tap_is_str(buf_str(&c.rows), "Microsoft/r2/203.0.113.5/4/sub.example.com;",
+	    "%s rcv: a subdomain does not see its parent's records", tag);
+	rcv_walk(s, "example.com", D0 + DAY - 1, D0 + DAY, &c);
+	tap_is_int(c.n, 8, "%s rcv: the window overlaps the last second of a report", tag);
+	rcv_walk(s, "example.com", D0 + DAY, D0 + DAY + 1, &c);
+	tap_is_str(buf_str(&c.rows), "Microsoft/r2/203.0.113.5/4/sub.example.com;",
+	    "%s rcv: until is exclusive, a report's end inclusive", tag);
+	rcv_walk(s, "example.com", D0 + 2 * DAY, D0 + 10 * DAY, &c);
+	tap_is_int(c.n, 0, "%s rcv: nothing between the reports", tag);
+	rcv_walk(s, "example.com", D0 + 11 * DAY - 1, D0 + 100 * DAY, &c);
+	tap_is_int(c.n, 1, "%s rcv: ... and the later one", tag);
+	rcv_walk(s, "example_com", D0, D0 + 100 * DAY, &c);
+	tap_is_int(c.n, 0, "%s rcv: '_' in the domain is no LIKE wildcard", tag);
+	rcv_walk(s, "%", D0, D0 + 100 * DAY, &c);
+	tap_is_int(c.n, 0, "%s rcv: nor is '%%'", tag);
+	rcv_walk(s, "examplexcom", D0, D0 + 100 * DAY, &c);
+	tap_is_int(c.n, 1, "%s rcv: (the name itself is found)", tag);
+	rcv_walk(s, "ample.com", D0, D0 + 100 * DAY, &c);
+	tap_is_int(c.n, 0, "%s rcv: a suffix that is not a whole label matches nothing", tag);
+	rcv_walk(s, "example.com", D0 + DAY, D0, &c);
+	tap_is_int(c.n, 0, "%s rcv: an empty window", tag);
+	c.stop_after = 2;
+	rc = rcv_walk(s, NULL, 0, D0 + 100 * DAY, &c);
+	tap_ok(rc == 7 && c.n == 2, "%s rcv: the callback's non-zero value stops the walk and is returned", tag);
+	c.stop_after = 0;
+
+	/* the domains */
+	tap_is_int(store_rcv_domains(s, &doms, &nd, err, sizeof(err)), 0, "%s rcv: domains", tag);
+	{
+		struct buf b = BUF_INIT;
+
+		for (i = 0; i < nd; i++) {
+			buf_printf(&b, "%s,", doms[i]);
+			free(doms[i]);
+		}
+		free(doms);
+		tap_is_str(buf_str(&b), ",a.examplexcom,example.com,example.org,sub.example.com,",
+		    "%s rcv: the distinct policy domains, normalized and sorted", tag);
+		buf_free(&b);
+	}
+
+	/* reverse DNS */
+	tap_is_int(store_rdns_get(s, "192.0.2.1", 0, &name, err, sizeof(err)), 0, "%s rdns: unknown IP", tag);
+	tap_is_int(store_rdns_put(s, "192.0.2.1", "mail.example.com", 1000, err, sizeof(err)), 0,
+	    "%s rdns: put", tag);
+	tap_is_int(store_rdns_get(s, "192.0.2.1", 1000, &name, err, sizeof(err)), 1, "%s rdns: get", tag);
+	tap_is_str(name, "mail.example.com", "%s rdns: ... the name", tag);
+	free(name);
+	tap_is_int(store_rdns_get(s, "192.0.2.1", 1001, &name, err, sizeof(err)), 0,
+	    "%s rdns: an entry older than not_before is not used", tag);
+	tap_is_int(store_rdns_put(s, "192.0.2.1", NULL, 2000, err, sizeof(err)), 0, "%s rdns: put no PTR", tag);
+	tap_is_int(store_rdns_get(s, "192.0.2.1", 0, &name, err, sizeof(err)), 1, "%s rdns: upsert", tag);
+	tap_ok(name == NULL, "%s rdns: ... no PTR is NULL", tag);
+	free(name);
+	tap_is_int(store_rdns_put(s, "192.0.2.1", "stale.example.com", 1500, err, sizeof(err)), 0,
+	    "%s rdns: put an older lookup", tag);
+	store_rdns_get(s, "192.0.2.1", 0, &name, err, sizeof(err));
+	tap_ok(name == NULL, "%s rdns: ... it does not replace the newer one", tag);
+	free(name);
+	store_rdns_put(s, "2001:DB8:0:0::1", "v6.example.com", 1000, err, sizeof(err));
+	tap_is_int(store_rdns_get(s, "2001:db8::1", 0, &name, err, sizeof(err)), 1,
+	    "%s rdns: IPv6 in any spelling is one address", tag);
+	tap_is_str(name, "v6.example.com", "%s rdns: ... its name", tag);
+	free(name);
+
+	/* a damaged row is an error, not a silent empty array */
+	raw_exec(db, "UPDATE rcv_records SET dkim_results = '{broken' WHERE source_ip = '192.0.2.66'");
+	tap_is_int(rcv_walk(s, "example.com", D0 + 10 * DAY, D0 + 11 * DAY, &c), -1,
+	    "%s rcv: a record whose results are not JSON fails the walk", tag);
+
+	store_close(s);
+	buf_free(&c.rows);
+	buf_free(&c.detail);
+}
+
+/* rcv_big - a report with n records: 7 source IPs, counts 1..3 */
+static void
+rcv_big(struct report *r, const char *org, const char *id, size_t n, unsigned long long *total)
+{
+	char ip[32];
+	size_t i;
+
+	rcv_report(r, org, id, "big.example", D0 + 20 * DAY);
+	r->rows = xcalloc(n, sizeof(*r->rows));
+	r->n_rows = n;
+	*total = 0;
+	for (i = 0; i < n; i++) {
+		struct report_row *w = &r->rows[i];
+
+		snprintf(ip, sizeof(ip), "10.%zu.%zu.%zu", i >> 16 & 255, i >> 8 & 255, i & 255);
+		set_str(&w->source_ip, ip);
+		w->count = 1 + i % 3;
+		*total += w->count;
+		set_str(&w->disposition, "none");
+		set_str(&w->dkim, "pass");
+		set_str(&w->spf, i % 2 ? "pass" : "fail");
+		set_str(&w->header_from, "big.example");
+		rcv_dkim(w, "big.example", "s1", "pass", NULL);
+		rcv_spf(w, "big.example", "mfrom", i % 2 ? "pass" : "fail");
+	}
+}
+
+/* rcv_big_suite - RXML_MAX_RECORDS records in one report, one transaction */
+static void
+rcv_big_suite(const char *db, const char *tag)
+{
+	struct report r;
+	struct rcv_seen c;
+	struct store *s;
+	unsigned long long total;
+	char err[512];
+	time_t t0;
+
+	memset(&c, 0, sizeof(c));
+	buf_init(&c.rows, 0);
+	buf_init(&c.detail, 0);
+	if ((s = store_open(db, err, sizeof(err))) == NULL) {
+		tap_ok(0, "%s rcv big: store_open: %s", tag, err);
+		return;
+	}
+	rcv_big(&r, "bigorg", "big-1", 200000, &total);
+	t0 = time(NULL);
+	tap_is_int(rcv_add(s, &r, NULL), 1, "%s rcv big: a report of 200000 records is stored", tag);
+	tap_diag("%s: 200000 records stored in about %lld s", tag, (long long)(time(NULL) - t0));
+	tap_is_int(rcv_add(s, &r, NULL), 0, "%s rcv big: ... once", tag);
+	report_free(&r);
+	c.stop_after = 0;
+	c.want_ip = "10.3.13.63";	/* record 199999 */
+	tap_is_int(rcv_walk(s, "big.example", D0, D0 + 100 * DAY, &c), 0, "%s rcv big: walk it", tag);
+	tap_is_int(c.n, 200000, "%s rcv big: every record, a page at a time", tag);
+	tap_is_int(c.total, total, "%s rcv big: the counts add up", tag);
+	tap_ok(strstr(buf_str(&c.detail), "10.3.13.63 dkim=pass spf=pass") != NULL &&
+	    strstr(buf_str(&c.detail), " dkim=big.example/s1/pass/(null) spf=big.example/mfrom/pass/(null)|") != NULL,
+	    "%s rcv big: the last record intact", tag);
+	store_close(s);
+	buf_free(&c.rows);
+	buf_free(&c.detail);
+}
+
+#define RCV_CONC_PROCS	4
+#define RCV_CONC_REPORTS 8
+#define RCV_CONC_RECORDS 3000
+
+/*
+ * rcv_conc_suite - receivers on a fleet: four processes, released at the
+ * same moment, each add the same eight reports (two in ascending order,
+ * two descending, so two of them race on every key).  Each report must
+ * be stored by exactly one of them.
+ */
+static void
+rcv_conc_suite(const char *db, const char *tag)
+{
+	pid_t pids[RCV_CONC_PROCS];
+	char *outs[RCV_CONC_PROCS], err[512];
+	unsigned long long total = 0, one;
+	int gate[2], i, status, ok = 1, stored = 0, known = 0;
+	struct rcv_seen c;
+	struct store *s;
+
+	memset(&c, 0, sizeof(c));
+	buf_init(&c.rows, 0);
+	buf_init(&c.detail, 0);
+	/* the schema first, so that the race is about the reports */
+	if ((s = store_open(db, err, sizeof(err))) == NULL) {
+		tap_ok(0, "%s rcv conc: store_open: %s", tag, err);
+		return;
+	}
+	store_close(s);
+	if (pipe(gate) != 0) {
+		tap_ok(0, "%s rcv conc: pipe", tag);
+		return;
+	}
+	fflush(stdout);
+	for (i = 0; i < RCV_CONC_PROCS; i++) {
+		outs[i] = xasprintf("%s/rcvconc%d.out", tmpdir, i);
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			struct report r;
+			struct store *cs;
+			char id[32], cerr[512], gbuf;
+			int rc = 0, n1 = 0, n0 = 0, j, x;
+			FILE *f;
+
+			close(gate[1]);
+			cs = store_open(db, cerr, sizeof(cerr));
+			while (read(gate[0], &gbuf, 1) > 0)	/* until the parent closes it */
+				;
+			for (j = 0; cs != NULL && j < RCV_CONC_REPORTS; j++) {
+				snprintf(id, sizeof(id), "conc-%d", i % 2 ? RCV_CONC_REPORTS - 1 - j : j);
+				rcv_big(&r, "fleet", id, RCV_CONC_RECORDS, &one);
+				x = store_rcv_add(cs, &r, "conc", time(NULL), cerr, sizeof(cerr));
+				report_free(&r);
+				if (x == 1)
+					n1++;
+				else if (x == 0)
+					n0++;
+				else {
+					printf("# %s: receiver %d failed: %s\n", tag, i, cerr);
+					rc = 1;
+					break;
+				}
+			}
+			if (cs == NULL) {
+				printf("# %s: receiver %d: %s\n", tag, i, cerr);
+				rc = 1;
+			}
+			store_close(cs);
+			if ((f = fopen(outs[i], "w")) != NULL) {
+				fprintf(f, "%d %d\n", n1, n0);
+				fclose(f);
+			}
+			fflush(stdout);
+			_exit(rc);
+		}
+	}
+	close(gate[0]);
+	usleep(200000);		/* every child connected and waiting */
+	close(gate[1]);
+	for (i = 0; i < RCV_CONC_PROCS; i++) {
+		FILE *f;
+		int a = 0, b = 0;
+
+		if (waitpid(pids[i], &status, 0) != pids[i] || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			ok = 0;
+		if ((f = fopen(outs[i], "r")) != NULL) {
+			if (fscanf(f, "%d %d", &a, &b) != 2)
+				ok = 0;
+			fclose(f);
+		} else
+			ok = 0;
+		stored += a;
+		known += b;
+		free(outs[i]);
+	}
+	tap_ok(ok, "%s rcv conc: %d concurrent receivers finish without error", tag, RCV_CONC_PROCS);
+	tap_is_int(stored, RCV_CONC_REPORTS, "%s rcv conc: every report stored by exactly one receiver", tag);
+	tap_is_int(known, (RCV_CONC_PROCS - 1) * RCV_CONC_REPORTS, "%s rcv conc: the others found it stored", tag);
+	s = store_open(db, err, sizeof(err));
+	if (s != NULL)
+		rcv_walk(s, "big.example", D0, D0 + 100 * DAY, &c);
+	{
+		struct report r;
+
+		rcv_big(&r, "fleet", "x", RCV_CONC_RECORDS, &one);
+		report_free(&r);
+	}
+	total = one * RCV_CONC_REPORTS;
+	tap_is_int(c.n, RCV_CONC_REPORTS * RCV_CONC_RECORDS, "%s rcv conc: no record twice", tag);
+	tap_is_int(c.total, total, "%s rcv conc: the message counts are exact", tag);
+	store_close(s);
+	buf_free(&c.rows);
+	buf_free(&c.detail);
+}
+
+/*
+ * migrate_suite - a version 1 database (the store of a dmarc-reports
+ * before received reports: migration 0 -> 1 is never changed, so it is
+ * today's version 1 schema without the version 2 tables) with history
+ * data is migrated in place and keeps its data.
+ */
+static void
+migrate_suite(const char *db, const char *tag)
+{
+	struct report_options o = { REPORT_RFC9990, ORG, "dmarc@test", NULL, NULL, 0 };
+	struct import_stats st;
+	struct emitter e;
+	struct report r;
+	struct store *s;
+	char err[512], *hist, *id;
+	enum store_dest_state ds;
+	unsigned attempts;
+	int n;
+
+	memset(&e, 0, sizeof(e));
+	hist = path_in("migrate.jsonl");
+	unlink(hist);
+	write_specs(hist, base, 2, "w");	/* a and b: example.com, day 0 */
+	if ((s = store_open(db, err, sizeof(err))) == NULL) {
+		tap_ok(0, "%s migrate: store_open: %s", tag, err);
+		free(hist);
+		return;
+	}
+	e.s = s;
+	import(s, hist, &st);
+	tap_is_int(st.imported, 10, "%s migrate: history imported", tag);
+	n = store_build_reports(s, (time_t)(D0 + DAY), &o, test_emit, &e, err, sizeof(err));
+	tap_is_int(n, 1, "%s migrate: a report built and sent", tag);
+	seen_clear(&e);
+	store_close(s);
+	tap_is_int(raw_exec(db, "DROP TABLE rcv_records; DROP TABLE rcv_reports; DROP TABLE rdns;"
+	    " UPDATE meta SET value = '1' WHERE key = 'schema_version'"), 0,
+	    "%s migrate: the database made version 1", tag);
+
+	s = store_open(db, err, sizeof(err));
+	if (!tap_ok(s != NULL, "%s migrate: a version 1 store opens", tag)) {
+		tap_diag("%s", err);
+		free(hist);
+		return;
+	}
+	e.s = s;
+	tap_is_int(raw_int(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema_version'"), 2,
+	    "%s migrate: ... and is version 2 now", tag);
+	id = store_report_id(ORG, "example.com", (time_t)D0);
+	tap_is_int(store_report_dest(s, id, RUA_COM, &ds, &attempts, NULL, err, sizeof(err)), 1,
+	    "%s migrate: the report bookkeeping survived", tag);
+	tap_is_int(ds, STORE_DEST_SENT, "%s migrate: ... sent", tag);
+	import(s, hist, &st);
+	tap_is_int(st.duplicates, 10, "%s migrate: the messages survived (a re-import is all duplicates)", tag);
+	store_report_forget(s, id, err, sizeof(err));
+	n = store_build_reports(s, (time_t)(D0 + DAY), &o, test_emit, &e, err, sizeof(err));
+	tap_ok(n == 1 && e.total == 10, "%s migrate: the report rebuilt from them has all 10 messages", tag);
+	seen_clear(&e);
+	rcv_report(&r, "google.com", "m1", "example.com", D0);
+	rcv_row(&r, "192.0.2.1", 1, "none", "pass", "pass", "example.com");
+	tap_is_int(rcv_add(s, &r, NULL), 1, "%s migrate: received reports can be stored", tag);
+	report_free(&r);
+	store_close(s);
+	free(id);
+	free(hist);
+}
+
+/* ------------------------------------------------------------------ */
 /* unit checks that need no database                                   */
 
 static void
@@ -929,6 +1559,16 @@ main(void)
 	db = path_in("conc.db");
 	conc_suite(db, "sqlite");
 	free(db);
+	db = path_in("rcv.db");
+	rcv_suite(db, "sqlite");
+	rcv_big_suite(db, "sqlite");
+	free(db);
+	db = path_in("rcvconc.db");
+	rcv_conc_suite(db, "sqlite");
+	free(db);
+	db = path_in("migrate.db");
+	migrate_suite(db, "sqlite");
+	free(db);
 
 	if (pg != NULL && *pg != '\0') {
 		char core_schema[64], conc_schema[64], *uri;
@@ -947,6 +1587,28 @@ main(void)
 			pg_drop(pg, conc_schema);
 		} else
 			tap_ok(0, "pg: cannot create schema %s on DMARC_TEST_PG", conc_schema);
+		snprintf(core_schema, sizeof(core_schema), "dmarc_test_%ld_rcv", (long)getpid());
+		if ((uri = pg_schema_uri(pg, core_schema)) != NULL) {
+			rcv_suite(uri, "pg");
+			rcv_big_suite(uri, "pg");
+			free(uri);
+			pg_drop(pg, core_schema);
+		} else
+			tap_ok(0, "pg: cannot create schema %s on DMARC_TEST_PG", core_schema);
+		snprintf(core_schema, sizeof(core_schema), "dmarc_test_%ld_rcvconc", (long)getpid());
+		if ((uri = pg_schema_uri(pg, core_schema)) != NULL) {
+			rcv_conc_suite(uri, "pg");
+			free(uri);
+			pg_drop(pg, core_schema);
+		} else
+			tap_ok(0, "pg: cannot create schema %s on DMARC_TEST_PG", core_schema);
+		snprintf(core_schema, sizeof(core_schema), "dmarc_test_%ld_migrate", (long)getpid());
+		if ((uri = pg_schema_uri(pg, core_schema)) != NULL) {
+			migrate_suite(uri, "pg");
+			free(uri);
+			pg_drop(pg, core_schema);
+		} else
+			tap_ok(0, "pg: cannot create schema %s on DMARC_TEST_PG", core_schema);
 	} else {
 		printf("ok %d # SKIP PostgreSQL part: DMARC_TEST_PG is not set\n", ++tap_n);
 	}
