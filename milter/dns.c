@@ -136,6 +136,7 @@ struct dns {
 	pthread_rwlock_t	 slock;
 	struct static_node	**sb;
 	size_t			 snb, sn;
+	bool			 validating;	/* set AD on signed answers (dnssec_ok) */
 
 	struct cache		*cache;
 
@@ -390,6 +391,38 @@ negative_ttl(const ldns_pkt *pkt, const ldns_rdf *name)
 }
 
 /*
+ * dnssec_flags - what a reply says about DNSSEC: the AD bit (RFC 4035
+ * §3.2.3, set by a validating resolver) and whether RRSIGs came along:
+ * over the asked type at the name the CNAME chain ended at, or, for a
+ * negative answer, anywhere in the authority section (the signed SOA and
+ * NSEC/NSEC3 that deny existence, RFC 4035 §3.1.3).
+ */
+static void
+dnssec_flags(struct dns_answer *a, const ldns_pkt *pkt, const ldns_rdf *cur, uint16_t qtype)
+{
+	ldns_rr_list *l = ldns_pkt_answer(pkt);
+	size_t i;
+
+	a->ad = ldns_pkt_ad(pkt);
+	for (i = 0; l != NULL && i < ldns_rr_list_rr_count(l) && !a->rrsig; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(l, i);
+		const ldns_rdf *tc;
+
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG &&
+		    ldns_dname_compare(ldns_rr_owner(rr), cur) == 0 &&
+		    (tc = ldns_rr_rrsig_typecovered(rr)) != NULL &&
+		    ldns_rdf2rr_type(tc) == (ldns_rr_type)qtype)
+			a->rrsig = true;
+	}
+	if (a->status == DNS_NXDOMAIN || a->n == 0) {
+		l = ldns_pkt_authority(pkt);
+		for (i = 0; l != NULL && i < ldns_rr_list_rr_count(l) && !a->rrsig; i++)
+			if (ldns_rr_get_type(ldns_rr_list_rr(l, i)) == LDNS_RR_TYPE_RRSIG)
+				a->rrsig = true;
+	}
+}
+
+/*
  * answer_from_pkt - turn a reply into an answer.
  *
  * rcode mapping: NOERROR -> DNS_OK (n == 0 is NODATA), NXDOMAIN ->
@@ -464,6 +497,7 @@ answer_from_pkt(const ldns_pkt *pkt, const ldns_rdf *qname, uint16_t qtype, uint
 		a = answer_new(qtype, DNS_NXDOMAIN, rcode, NULL);
 		*neg_ttl = negative_ttl(pkt, cur);
 		a->ttl = *neg_ttl;
+		dnssec_flags(a, pkt, cur, qtype);
 		return a;
 	}
 
@@ -497,6 +531,7 @@ answer_from_pkt(const ldns_pkt *pkt, const ldns_rdf *qname, uint16_t qtype, uint
 		/* NODATA (RFC 2308 §2.2) */
 		*neg_ttl = negative_ttl(pkt, cur);
 		a->ttl = *neg_ttl;
+		dnssec_flags(a, pkt, cur, qtype);
 		return a;
 	}
 	a->ttl = ttl;
@@ -572,6 +607,7 @@ answer_from_pkt(const ldns_pkt *pkt, const ldns_rdf *qname, uint16_t qtype, uint
 		}
 		a->n++;
 	}
+	dnssec_flags(a, pkt, cur, qtype);
 	return a;
 }
 
@@ -652,6 +688,8 @@ resolver_new(const struct dns *d, const struct nameserver *ns)
 	ldns_resolver_set_fail(r, false);
 	ldns_resolver_set_fallback(r, true);
 	ldns_resolver_set_edns_udp_size(r, DNS_EDNS_UDP_SIZE);
+	/* DO bit (RFC 3225); ldns validates nothing itself, the AD bit is the resolver's */
+	ldns_resolver_set_dnssec(r, d->opts.dnssec_ok);
 	if (!ldns_resolver_fallback(r)) {
 		ldns_resolver_deep_free(r);
 		return NULL;
@@ -1074,6 +1112,18 @@ dns_static_set_status(struct dns *d, const char *name, uint16_t qtype, enum dns_
 	return -1;
 }
 
+/* dns_static_set_validating - AD on signed answers, as a validating resolver sets it */
+int
+dns_static_set_validating(struct dns *d, bool on)
+{
+	if (d == NULL || d->backend != BACKEND_STATIC)
+		return -1;
+	pthread_rwlock_wrlock(&d->slock);
+	d->validating = on;
+	pthread_rwlock_unlock(&d->slock);
+	return 0;
+}
+
 /* dns_static_set_timeout - make a name time out (sleep timeout s, TEMPFAIL) */
 int
 dns_static_set_timeout(struct dns *d, const char *name, uint16_t qtype)
@@ -1235,6 +1285,42 @@ static_wildcard(const struct dns *d, const ldns_rdf *name)
 	return res;
 }
 
+/*
+ * static_push_sigs - with the DO bit, the RRSIGs at a node over a type,
+ * into a section (owner rewritten for wildcards); the count pushed
+ */
+static size_t
+static_push_sigs(const struct dns *d, ldns_pkt *pkt, const struct static_node *n, uint16_t type,
+    const ldns_rdf *owner, ldns_pkt_section sec)
+{
+	size_t i, k = 0;
+
+	if (!d->opts.dnssec_ok)
+		return 0;
+	for (i = 0; i < ldns_rr_list_rr_count(n->rrs); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(n->rrs, i);
+		const ldns_rdf *tc;
+		ldns_rr *c;
+		ldns_rdf *o;
+
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_RRSIG ||
+		    (tc = ldns_rr_rrsig_typecovered(rr)) == NULL ||
+		    ldns_rdf2rr_type(tc) != (ldns_rr_type)type ||
+		    (c = ldns_rr_clone(rr)) == NULL)
+			continue;
+		if (owner != NULL && (o = ldns_rdf_clone(owner)) != NULL) {
+			ldns_rdf_deep_free(ldns_rr_owner(c));
+			ldns_rr_set_owner(c, o);
+		}
+		if (!ldns_pkt_push_rr(pkt, sec, c)) {
+			ldns_rr_free(c);
+			continue;
+		}
+		k++;
+	}
+	return k;
+}
+
 /* static_push_soa - the SOA of the nearest enclosing zone into authority */
 static void
 static_push_soa(const struct dns *d, ldns_pkt *pkt, const ldns_rdf *name)
@@ -1255,6 +1341,9 @@ static_push_soa(const struct dns *d, ldns_pkt *pkt, const ldns_rdf *name)
 				if ((c = ldns_rr_clone(rr)) != NULL &&
 				    !ldns_pkt_push_rr(pkt, LDNS_SECTION_AUTHORITY, c))
 					ldns_rr_free(c);
+				if (static_push_sigs(d, pkt, n, DNS_T_SOA, NULL, LDNS_SECTION_AUTHORITY) > 0 &&
+				    d->validating)
+					ldns_pkt_set_ad(pkt, true);
 				ldns_rdf_deep_free(cur);
 				return;
 			}
@@ -1359,8 +1448,12 @@ static_reply(const struct dns *d, const ldns_rdf *qname, uint16_t qtype, bool *t
 			}
 			synth = cur;
 		}
-		if (static_push_rrs(pkt, n, qtype, synth) > 0)
+		if (static_push_rrs(pkt, n, qtype, synth) > 0) {
+			if (static_push_sigs(d, pkt, n, qtype, synth, LDNS_SECTION_ANSWER) > 0 &&
+			    d->validating)
+				ldns_pkt_set_ad(pkt, true);
 			break;
+		}
 		if (qtype == DNS_T_CNAME) {
 			negative = true;
 			break;

@@ -30,6 +30,9 @@
 #define DNS_T_MX	15
 #define DNS_T_TXT	16
 #define DNS_T_AAAA	28
+#define DNS_T_DS	43
+#define DNS_T_RRSIG	46
+#define DNS_T_DNSKEY	48
 
 /* Caps on what one answer may make us keep. */
 #define DNS_MAX_RRS		64	/* records of the asked type kept per answer */
@@ -71,6 +74,11 @@ struct dns_answer {
 					 * TXT record over DNS_MAX_TXT_LEN dropped */
 	const char	*error;		/* static text for TEMPFAIL/PERMFAIL, for logs; on
 					 * DNS_OK it notes a dropped over-long TXT record */
+	/* DNSSEC, meaningful only with dns_options.dnssec_ok (DO bit) set */
+	bool		 ad;		/* the resolver set AD: it validated the answer */
+	bool		 rrsig;		/* RRSIGs came with it: over the records asked
+					 * for, or (negative answers) in the authority
+					 * section over the denial of existence */
 };
 
 struct dns_options {
@@ -81,6 +89,8 @@ struct dns_options {
 	size_t			 cache_entries;	/* 0 = no cache */
 	uint32_t		 max_ttl;	/* positive answers are kept at most this long */
 	uint32_t		 max_neg_ttl;	/* negative answers (NXDOMAIN/NODATA) at most this long */
+	bool			 dnssec_ok;	/* set the DO bit (RFC 3225) so that RRSIGs come
+						 * back and the AD flag means something */
 };
 
 struct dns_stats {
@@ -108,6 +118,9 @@ int		 dns_static_set_status(struct dns *, const char *name, uint16_t qtype, enum
 /* Make a name time out for a type (0 = every type): the query sleeps the
  * configured timeout (none if 0), then answers DNS_TEMPFAIL with rcode -1. */
 int		 dns_static_set_timeout(struct dns *, const char *name, uint16_t qtype);
+/* Make the static backend answer as a validating resolver would for
+ * signed data: AD set on answers that carry RRSIGs (dnssec_ok only). */
+int		 dns_static_set_validating(struct dns *, bool);
 /* Load a zone file (as nsd reads it) into the static backend. */
 int		 dns_static_load_zone(struct dns *, const char *path, const char *origin,
 		    char *err, size_t errlen);

@@ -194,6 +194,11 @@ NSDCONF
 		printf 'this is not a zone file\n' > "$d/$name.zone"
 		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s.zone"\n' "$name" "$name" >> "$d/nsd.conf"
 	done
+	# A test may change the copies before nsd loads them (t/check_dns.sh
+	# signs one with ldns-signzone): it defines a function nsd_prepare DIR.
+	if command -v nsd_prepare > /dev/null 2>&1; then
+		nsd_prepare "$d" || bail "nsd_prepare failed"
+	fi
 	nsd-checkconf "$d/nsd.conf" >/dev/null 2>&1 || bail "nsd.conf is invalid: $(nsd-checkconf "$d/nsd.conf" 2>&1)"
 	nsd -d -c "$d/nsd.conf" > "$d/stderr" 2>&1 &
 	T_PIDS="$T_PIDS $!"
