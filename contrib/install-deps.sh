@@ -8,11 +8,12 @@ PACKAGES="
 build-essential autoconf automake libtool pkg-config
 libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev libldns-dev
 libpsl-dev libidn2-dev publicsuffix libssl-dev libjansson-dev libyaml-dev
-libxml2-dev libsqlite3-dev libpq-dev zlib1g-dev
+libxml2-dev libsqlite3-dev libpq-dev zlib1g-dev libgmime-3.0-dev libzip-dev
 nsd ldnsutils postfix miltertest swaks opendkim-tools valgrind
 libxml2-utils procps iproute2 clang postgresql
 dpkg-dev debhelper fakeroot debootstrap logrotate
 openssl sasl2-bin libsasl2-modules
+chromium libpng-dev fonts-dejavu-core
 "
 
 missing=""

@@ -130,7 +130,7 @@ parse_args(struct cli *c, unsigned flags, int argc, char **argv)
 	c->format = PRESENT_TABLE;
 	c->since_days = DEFAULT_DAYS;
 	c->until = now - now % DAY;
-	optind = 1;
+	optind = 0;	/* glibc: 0 starts afresh (main used "+"), options may follow operands */
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'd':

@@ -203,7 +203,7 @@ cmd_check_dns(const struct rconf *rc, int argc, char **argv)
 	int ch, h, rv;
 
 	memset(&o, 0, sizeof(o));
-	optind = 1;
+	optind = 0;	/* glibc: 0 starts afresh (main used "+"), options may follow operands */
 	while ((ch = getopt_long(argc, argv, "s:f:r:h", lo, NULL)) != -1) {
 		switch (ch) {
 		case 's': {

@@ -1,6 +1,9 @@
 /*
  * main.c - dmarc-reports: import history records into a store and send
- * DMARC aggregate reports from it (RFC 9990, or RFC 7489 Appendix C).
+ * DMARC aggregate reports from it (RFC 9990, or RFC 7489 Appendix C); and,
+ * for the owners of our own domains, receive the reports others send us,
+ * inventory the sources, follow the KPIs, lint the DNS and say when the
+ * next enforcement step is safe (commands.h).
  */
 #include "autoconf.h"
 
@@ -21,6 +24,7 @@
 #include <openssl/x509.h>
 
 #include "buf.h"
+#include "commands.h"
 #include "deliver.h"
 #include "dns.h"
 #include "import.h"
@@ -47,7 +51,16 @@ usage(int status)
 	    "usage: dmarc-reports [-c config] [--db database] import HISTORY...\n"
 	    "       dmarc-reports [-c config] [--db database] send [--until TIME] [--dry-run --output DIR]\n"
 	    "       dmarc-reports [-c config] [--db database] expire --days N\n"
-	    "       dmarc-reports [-c config] -n\n");
+	    "  for the owners of our domains:\n"
+	    "       dmarc-reports [-c config] [--db database] receive [--quiet] [--syslog] PATH...|-\n"
+	    "       dmarc-reports [-c config] [--db database] sources --domain D [PERIOD] [--format F] [--no-rdns]\n"
+	    "       dmarc-reports [-c config] [--db database] kpis [--domain D] [PERIOD] [--format F] [--no-rdns]\n"
+	    "       dmarc-reports [-c config] [--db database] readiness --domain D [--until DAY] [--format F] [--no-rdns]\n"
+	    "       dmarc-reports [-c config] [--db database] html --domain D [PERIOD] --output FILE|-\n"
+	    "       dmarc-reports [-c config] check-dns DOMAIN [--dkim-selector S]... [--format F]\n"
+	    "       dmarc-reports [-c config] -n\n"
+	    "  PERIOD is [--since Nd|DAY] [--until DAY] (default: the last 30 full UTC days);\n"
+	    "  F is table (default), json or csv (check-dns: table or json).\n");
 	exit(status);
 }
 
@@ -394,7 +407,7 @@ cmd_send(const struct rconf *rc, struct store *st, int argc, char **argv)
 	int ch, rv;
 
 	memset(&c, 0, sizeof(c));
-	optind = 1;
+	optind = 0;	/* glibc: 0 starts afresh (main used "+"), options may follow operands */
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'u':
@@ -515,7 +528,7 @@ cmd_expire(struct store *st, int argc, char **argv)
 	char err[1024], *end;
 	int ch;
 
-	optind = 1;
+	optind = 0;	/* glibc: 0 starts afresh (main used "+"), options may follow operands */
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (ch != 'd')
 			usage(EX_USAGE);
@@ -594,19 +607,40 @@ main(int argc, char **argv)
 	if (optind >= argc)
 		usage(EX_USAGE);
 	cmd = argv[optind];
-	if (strcmp(cmd, "import") != 0 && strcmp(cmd, "send") != 0 && strcmp(cmd, "expire") != 0) {
+	if (strcmp(cmd, "check-dns") == 0) {
+		/* DNS first; it opens the store itself, only if it exists */
+		rv = cmd_check_dns(rc, argc - optind, argv + optind);
+		rconf_free(rc);
+		return rv;
+	}
+	if (strcmp(cmd, "import") != 0 && strcmp(cmd, "send") != 0 && strcmp(cmd, "expire") != 0 &&
+	    strcmp(cmd, "receive") != 0 && strcmp(cmd, "sources") != 0 && strcmp(cmd, "kpis") != 0 &&
+	    strcmp(cmd, "readiness") != 0 && strcmp(cmd, "html") != 0) {
 		fprintf(stderr, "dmarc-reports: unknown command \"%s\"\n", cmd);
 		usage(EX_USAGE);
 	}
 	if ((st = store_open(rc->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "dmarc-reports: %s: %s\n", rc->database, err);
 		rconf_free(rc);
-		return EX_CONFIG;
+		/* receive runs from an MTA: a store it cannot open now (a full
+		 * disk, a database restarting) is a reason to try again later,
+		 * not to bounce the report mail */
+		return strcmp(cmd, "receive") == 0 ? EX_TEMPFAIL : EX_CONFIG;
 	}
 	if (strcmp(cmd, "import") == 0)
 		rv = cmd_import(st, argc - optind - 1, argv + optind + 1);
 	else if (strcmp(cmd, "send") == 0)
 		rv = cmd_send(rc, st, argc - optind, argv + optind);
+	else if (strcmp(cmd, "receive") == 0)
+		rv = cmd_receive(rc, st, argc - optind, argv + optind);
+	else if (strcmp(cmd, "sources") == 0)
+		rv = cmd_sources(rc, st, argc - optind, argv + optind);
+	else if (strcmp(cmd, "kpis") == 0)
+		rv = cmd_kpis(rc, st, argc - optind, argv + optind);
+	else if (strcmp(cmd, "readiness") == 0)
+		rv = cmd_readiness(rc, st, argc - optind, argv + optind);
+	else if (strcmp(cmd, "html") == 0)
+		rv = cmd_html(rc, st, argc - optind, argv + optind);
 	else
 		rv = cmd_expire(st, argc - optind, argv + optind);
 	store_close(st);
