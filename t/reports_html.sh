@@ -7,7 +7,8 @@
 # Chromium runs in a network namespace of its own with only loopback
 # (unshare -n), so the page cannot have fetched anything, and with
 # --no-proxy-server; a page that needed the network would show it.
-# HTML_SCREENSHOT=FILE keeps the screenshot of the report page.
+# HTML_SCREENSHOT=FILE keeps the screenshot of the fixture page,
+# HTML_CLI_SCREENSHOT=FILE that of the page dmarc-reports html wrote.
 . "$(dirname "$0")/lib.sh"
 
 need_root
@@ -143,13 +144,46 @@ done
 ok $? "the empty page draws no chart ($n status-coloured pixels)"
 
 # --- 3. from the real command line -------------------------------------
-# cli_part: TO BE WRITTEN by the lead once reports/cmd_analyze.c has
-# cmd_html: import t/data/reports/ into a store, run "dmarc-reports html
-# --domain D -o $T_DIR/cli.html", then render_page it and assert as in
-# part 1 (three SVG charts in the DOM, the status colours in the
-# screenshot).  Until then it only says that it did not run.
+# cli_part: the page of a real store.  The six-week story of t/mkaggr.sh
+# (the HR tool fixed on day 20, quarantine from day 35) goes through
+# "dmarc-reports receive" into SQLite, "dmarc-reports html" writes the
+# page (no reverse DNS: this test starts no nsd, the systems are named by
+# DKIM and SPF domain), chromium renders it offline.
 cli_part() {
-	diag "part 3 (dmarc-reports html from a real store) is not written yet"
+	R="$top_builddir/reports/dmarc-reports"
+	[ -x "$R" ] || bail "build reports/dmarc-reports first (make check)"
+	sh "$top_srcdir/t/mkaggr.sh" "$T_DIR/xml" 50 20 35 > /dev/null || bail "t/mkaggr.sh failed"
+	cat > "$T_DIR/r.conf" <<CONF
+Database		$T_DIR/owner.sqlite
+KnownSource		owner.test ip:192.0.2.0/24 Own MTAs
+KnownSource		owner.test ip:198.51.100.20/31 Newsletters
+UnauthorizedSource	owner.test ip:203.0.113.128/25 Botnet
+CONF
+	out=$("$R" -c "$T_DIR/r.conf" receive --quiet "$T_DIR/xml" 2>&1)
+	ok $? "receive the story's 143 reports ($out)"
+	"$R" -c "$T_DIR/r.conf" html --domain owner.test --since 2026-09-01 --until 2026-10-21 \
+		--no-rdns --output "$T_DIR/cli.html" 2>"$T_DIR/cli.err"
+	ok $? "dmarc-reports html wrote the page ($(cat "$T_DIR/cli.err"))"
+	unlike "$(grep -o -i -E '(src|href)="[^"]*"|url\(|@import|<script' "$T_DIR/cli.html")" '.' \
+		"the page of the real store has no src/href, url(), @import or script"
+	render_page "$T_DIR/cli.html" cli.png cli-dom.html
+	ok $? "chromium rendered it offline"
+	DOM=$(cat "$T_DIR/cli-dom.html")
+	is "$(printf '%s' "$DOM" | grep -o '<svg[^>]*role="img"' | wc -l | tr -d ' ')" 3 \
+		"three SVG charts: pass rate, sources, the HR tool's remediation"
+	is "$(printf '%s' "$DOM" | grep -o '<circle class="pt"' | wc -l | tr -d ' ')" 50 \
+		"a point for each of the 50 days"
+	like "$DOM" 'hrcloud\.test' "the HR tool is on the page"
+	like "$DOM" 'p=quarantine' "and the policy change to quarantine"
+	for c in $C_PASS $C_BOTH $C_DKIM $C_NONE; do
+		n=$("$PNGCHECK" "$T_DIR/cli.png" count $c $TOL)
+		[ "$n" -ge 400 ]
+		ok $? "the screenshot of the real page shows #$c ($n pixels)"
+	done
+	set -- $("$PNGCHECK" "$T_DIR/cli.png" hrun $C_BOTH $TOL 300)
+	[ $# -eq 3 ]
+	ok $? "the own MTAs' aligned bar is drawn wide in the sources chart"
+	cp "$T_DIR/cli.png" "${HTML_CLI_SCREENSHOT:-/dev/null}" 2>/dev/null
 }
 cli_part
 
