@@ -131,6 +131,45 @@ ascii_strncaseeq(const char *a, const char *b, size_t n)
 	return true;
 }
 
+/* domain_at_or_below - name is dom or below it (label boundary, a trailing dot ignored) */
+bool
+domain_at_or_below(const char *name, const char *dom)
+{
+	size_t n = strlen(name), d = strlen(dom);
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (d > 0 && dom[d - 1] == '.')
+		d--;
+	if (d == 0 || n < d || !ascii_strncaseeq(name + n - d, dom, d))
+		return false;
+	return n == d || name[n - d - 1] == '.';
+}
+
+/* time_parse_utc - epoch seconds, or an ISO 8601 date and time in UTC */
+int
+time_parse_utc(const char *s, time_t *out)
+{
+	struct tm tm;
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (*s >= '0' && *s <= '9' && *end == '\0' && errno == 0) {
+		*out = (time_t)n;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end != NULL && (*end == 'T' || *end == ' '))
+		end = strptime(end + 1, "%H:%M:%S", &tm);
+	if (end == NULL || (*end != '\0' && strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0))
+		return -1;
+	*out = timegm(&tm);
+	return 0;
+}
+
 /* str_trim - strip leading and trailing blanks in place */
 char *
 str_trim(char *s)

@@ -23,6 +23,14 @@ char	 ascii_tolower(char);
 void	 ascii_lowercase(char *);
 bool	 ascii_strcaseeq(const char *, const char *);
 bool	 ascii_strncaseeq(const char *, const char *, size_t);
+/* Is name dom itself or a name below it (label boundary)?  ASCII
+ * case-insensitive, one trailing dot on either ignored; an empty dom
+ * covers nothing. */
+bool	 domain_at_or_below(const char *name, const char *dom);
+
+/* Seconds since the epoch, or ISO 8601 "YYYY-MM-DD[THH:MM:SS][Z|+00:00]"
+ * read as UTC; 0, or -1 when s is neither. */
+int	 time_parse_utc(const char *s, time_t *out);
 
 /* Format into a caller's error buffer; err may be NULL (nothing written). */
 void	 err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

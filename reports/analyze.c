@@ -246,21 +246,6 @@ strtab_sorted(const struct strtab *t, size_t *n)
 /* ------------------------------------------------------------------ */
 /* names                                                               */
 
-/* name_under - is name equal to dom or below it (ASCII case-insensitive)? */
-static bool
-name_under(const char *name, const char *dom)
-{
-	size_t n = strlen(name), d = strlen(dom);
-
-	if (n > 0 && name[n - 1] == '.')
-		n--;
-	if (d > 0 && dom[d - 1] == '.')
-		d--;
-	if (d == 0 || n < d || strncasecmp(name + n - d, dom, d) != 0)
-		return false;
-	return n == d || name[n - d - 1] == '.';
-}
-
 /* norm - a domain from a report in canonical form, or NULL when it is not a name */
 static char *
 norm(const char *s)
@@ -511,7 +496,7 @@ analyze_row(const struct store_rcv_row *r, void *arg)
 	    r->count == 0)
 		return 0;
 	if (r->header_from != NULL && strcasecmp(r->header_from, b->domain) != 0 &&
-	    name_under(r->header_from, b->domain))
+	    domain_at_or_below(r->header_from, b->domain))
 		b->subdomains_send = true;
 	mid = r->end > r->begin ? r->begin + (r->end - r->begin) / 2 : r->begin;
 	if (mid < b->since || mid >= b->until)
@@ -555,7 +540,7 @@ analyze_row(const struct store_rcv_row *r, void *arg)
 			continue;
 		}
 		if (r->dkim_results[i].result != NULL && strcasecmp(r->dkim_results[i].result, "fail") == 0 &&
-		    name_under(d, b->domain))
+		    domain_at_or_below(d, b->domain))
 			row.fwd_sig = true;
 		free(d);
 	}
@@ -736,7 +721,7 @@ pick(const struct an_builder *b, const struct strtab *t, bool foreign)
 	unsigned long long v = 0;
 
 	for (size_t i = 0; i < t->n; i++) {
-		if (name_under(t->names[i], b->domain) == foreign)
+		if (domain_at_or_below(t->names[i], b->domain) == foreign)
 			continue;
 		if (best == NULL || t->vol[i] > v || (t->vol[i] == v && strcmp(t->names[i], best) < 0)) {
 			best = t->names[i];

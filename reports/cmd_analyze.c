@@ -84,30 +84,6 @@ usage_of(const char *cmd)
 	return EX_USAGE;
 }
 
-/* parse_day - epoch seconds or "YYYY-MM-DD[THH:MM:SS][Z]" (UTC) */
-static int
-parse_day(const char *s, time_t *out)
-{
-	struct tm tm;
-	char *end;
-	long long n;
-
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (*s >= '0' && *s <= '9' && *end == '\0' && errno == 0) {
-		*out = (time_t)n;
-		return 0;
-	}
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%d", &tm);
-	if (end != NULL && (*end == 'T' || *end == ' '))
-		end = strptime(end + 1, "%H:%M:%S", &tm);
-	if (end == NULL || (*end != '\0' && strcmp(end, "Z") != 0))
-		return -1;
-	*out = timegm(&tm);
-	return 0;
-}
-
 /* parse_args - the options of every command here */
 static int
 parse_args(struct cli *c, unsigned flags, int argc, char **argv)
@@ -150,14 +126,14 @@ parse_args(struct cli *c, unsigned flags, int argc, char **argv)
 				break;
 			}
 			c->since_days = 0;
-			if (parse_day(optarg, &c->since) != 0) {
+			if (time_parse_utc(optarg, &c->since) != 0) {
 				fprintf(stderr, "dmarc-reports: --since %s: want 30d, a day (2026-10-01) or "
 				    "epoch seconds\n", optarg);
 				return EX_USAGE;
 			}
 			break;
 		case 'u':
-			if (parse_day(optarg, &c->until) != 0) {
+			if (time_parse_utc(optarg, &c->until) != 0) {
 				fprintf(stderr, "dmarc-reports: --until %s: want a day (2026-10-31) or epoch "
 				    "seconds\n", optarg);
 				return EX_USAGE;
@@ -214,14 +190,7 @@ env_open(const struct rconf *rc, const struct cli *c, struct env *e)
 	}
 	if (!c->rdns)
 		return 0;
-	memset(&dopt, 0, sizeof(dopt));
-	dopt.nameservers = rc->nameservers;
-	dopt.n_nameservers = rc->n_nameservers;
-	dopt.timeout = rc->dns_timeout;
-	dopt.retries = 1;
-	dopt.cache_entries = 4096;
-	dopt.max_ttl = 3600;
-	dopt.max_neg_ttl = 300;
+	rconf_dns_options(rc, &dopt);
 	if ((e->dns = dns_new_ldns(&dopt, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "dmarc-reports: %s\n", err);
 		orgdomain_free(e->psl);

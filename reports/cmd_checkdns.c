@@ -258,14 +258,7 @@ cmd_check_dns(const struct rconf *rc, int argc, char **argv)
 		goto out;
 	}
 
-	memset(&dopt, 0, sizeof(dopt));
-	dopt.nameservers = rc->nameservers;
-	dopt.n_nameservers = rc->n_nameservers;
-	dopt.timeout = rc->dns_timeout;
-	dopt.retries = 1;
-	dopt.cache_entries = 1000;
-	dopt.max_ttl = 3600;
-	dopt.max_neg_ttl = 300;
+	rconf_dns_options(rc, &dopt);
 	dopt.dnssec_ok = true;		/* for the DNSSEC check: RRSIGs and a meaningful AD bit */
 	if ((dns = dns_new_ldns(&dopt, err, sizeof(err))) == NULL ||
 	    (psl = orgdomain_load(rc->psl_file, err, sizeof(err))) == NULL) {

@@ -1437,15 +1437,6 @@ lint_dnssec(struct lint_result *r, struct dns *dns, const struct orgdomain *psl,
 
 #define MAX_SUB_SENDERS	100	/* distinct sending subdomains remembered */
 
-/* below - is name a proper subdomain of domain (ASCII case-insensitive)? */
-static bool
-below(const char *name, const char *domain)
-{
-	size_t n = strlen(name), dlen = strlen(domain);
-
-	return n > dlen + 1 && name[n - dlen - 1] == '.' && ascii_strcaseeq(name + n - dlen, domain);
-}
-
 /* lint_history_row - one record of a received report */
 void
 lint_history_row(struct lint_history *h, const char *domain, long long begin,
@@ -1462,7 +1453,9 @@ lint_history_row(struct lint_history *h, const char *domain, long long begin,
 		if ((time_t)begin > h->last_report)
 			h->last_report = (time_t)begin;
 	}
-	if (header_from != NULL && below(header_from, domain)) {
+	/* a proper subdomain: below the domain, not the domain itself */
+	if (header_from != NULL && !ascii_strcaseeq(header_from, domain) &&
+	    domain_at_or_below(header_from, domain)) {
 		h->sub_messages += count;
 		for (i = 0; i < h->n_sub_senders; i++)
 			if (ascii_strcaseeq(h->sub_senders[i], header_from))

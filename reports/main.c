@@ -179,30 +179,6 @@ cmd_import(struct store *st, int argc, char **argv)
 	return rc;
 }
 
-/* parse_time - seconds since the epoch, or ISO 8601 "YYYY-MM-DD[THH:MM:SS][Z]" (UTC) */
-static int
-parse_time(const char *s, time_t *out)
-{
-	struct tm tm;
-	char *end;
-	long long n;
-
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (*s != '\0' && *end == '\0' && errno == 0 && n >= 0) {
-		*out = (time_t)n;
-		return 0;
-	}
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%d", &tm);
-	if (end != NULL && (*end == 'T' || *end == ' '))
-		end = strptime(end + 1, "%H:%M:%S", &tm);
-	if (end == NULL || (*end != '\0' && strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0))
-		return -1;
-	*out = timegm(&tm);
-	return 0;
-}
-
 struct send_ctx {
 	const struct rconf	*rc;
 	struct store		*st;
@@ -411,7 +387,7 @@ cmd_send(const struct rconf *rc, struct store *st, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'u':
-			if (parse_time(optarg, &until) != 0) {
+			if (time_parse_utc(optarg, &until) != 0) {
 				fprintf(stderr, "dmarc-reports: --until %s: not ISO 8601 (2026-11-23T00:00:00Z) nor epoch seconds\n", optarg);
 				return EX_USAGE;
 			}
@@ -439,14 +415,7 @@ cmd_send(const struct rconf *rc, struct store *st, int argc, char **argv)
 	c.st = st;
 	c.org_domain = rc->receiver != NULL ? rc->receiver : at + 1;
 	if (!dry) {
-		memset(&dopt, 0, sizeof(dopt));
-		dopt.nameservers = rc->nameservers;
-		dopt.n_nameservers = rc->n_nameservers;
-		dopt.timeout = rc->dns_timeout;
-		dopt.retries = 1;
-		dopt.cache_entries = 1000;
-		dopt.max_ttl = 3600;
-		dopt.max_neg_ttl = 300;
+		rconf_dns_options(rc, &dopt);
 		if ((c.dns = dns_new_ldns(&dopt, err, sizeof(err))) == NULL ||
 		    (c.psl = orgdomain_load(rc->psl_file, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "dmarc-reports: %s\n", err);

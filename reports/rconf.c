@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dns.h"
 #include "kvfile.h"
 #include "rconf.h"
 #include "util.h"
@@ -180,21 +181,6 @@ fail:
 	return -1;
 }
 
-/* name_under - is name equal to dom or below it (ASCII case-insensitive)? */
-static bool
-name_under(const char *name, const char *dom)
-{
-	size_t n = strlen(name), d = strlen(dom);
-
-	if (n > 0 && name[n - 1] == '.')
-		n--;
-	if (d > 0 && dom[d - 1] == '.')
-		d--;
-	if (d == 0 || n < d || strncasecmp(name + n - d, dom, d) != 0)
-		return false;
-	return n == d || name[n - d - 1] == '.';
-}
-
 /* ip_in - is the numeric address ip inside k's network? */
 static bool
 ip_in(const struct known_source *k, const char *ip)
@@ -216,7 +202,7 @@ static bool
 any_under(const char *const *names, size_t n, const char *dom)
 {
 	for (size_t i = 0; i < n; i++)
-		if (names[i] != NULL && name_under(names[i], dom))
+		if (names[i] != NULL && domain_at_or_below(names[i], dom))
 			return true;
 	return false;
 }
@@ -229,14 +215,14 @@ known_source_match(const struct rconf *c, const struct ks_subject *s)
 		const struct known_source *k = &c->known[i];
 		bool hit = false;
 
-		if (strcmp(k->domain, "*") != 0 && (s->domain == NULL || !name_under(s->domain, k->domain)))
+		if (strcmp(k->domain, "*") != 0 && (s->domain == NULL || !domain_at_or_below(s->domain, k->domain)))
 			continue;
 		switch (k->kind) {
 		case KS_IP:
 			hit = s->ip != NULL && ip_in(k, s->ip);
 			break;
 		case KS_RDNS:
-			hit = s->ptr != NULL && name_under(s->ptr, k->match);
+			hit = s->ptr != NULL && domain_at_or_below(s->ptr, k->match);
 			break;
 		case KS_DKIM:
 			hit = any_under(s->dkim_pass, s->n_dkim_pass, k->match);
@@ -396,6 +382,20 @@ rconf_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	return c;
+}
+
+/* rconf_dns_options - the resolver settings of the configuration */
+void
+rconf_dns_options(const struct rconf *c, struct dns_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->nameservers = c->nameservers;
+	o->n_nameservers = c->n_nameservers;
+	o->timeout = c->dns_timeout;
+	o->retries = 1;
+	o->cache_entries = 4096;
+	o->max_ttl = 3600;
+	o->max_neg_ttl = 300;
 }
 
 /* rconf_free - release */

@@ -89,6 +89,12 @@ void		 rconf_free(struct rconf *);
  */
 const struct known_source *known_source_match(const struct rconf *, const struct ks_subject *);
 
+/* rconf_dns_options - the DNS settings every command uses: Nameservers,
+ * DNSTimeout, one retry, a cache of 4096 answers (an hour at most,
+ * negative ones five minutes). */
+struct dns_options;
+void		 rconf_dns_options(const struct rconf *, struct dns_options *);
+
 /* Every option with its value, for "dmarc-reports -n". */
 void		 rconf_dump(const struct rconf *, FILE *);
 

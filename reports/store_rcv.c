@@ -454,17 +454,6 @@ rcv_rep_cmp(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-/* name_below - name is dom or a name below it (both in rcv_name() form) */
-static bool
-name_below(const char *name, const char *dom)
-{
-	size_t ln = strlen(name), ld = strlen(dom);
-
-	if (ln == ld)
-		return strcmp(name, dom) == 0;
-	return ln > ld && name[ln - ld - 1] == '.' && strcmp(name + ln - ld, dom) == 0;
-}
-
 /* like_below - the LIKE pattern of the names below dom; '!' escapes the wildcards */
 static char *
 like_below(const char *dom)
@@ -557,7 +546,7 @@ read_reports(struct store *s, const char *dom, long long since, long long until,
 		r->aspf = col_dup(s, st, 10);
 		r->pct = s->ops->col_text(st, 11) != NULL ? (int)s->ops->col_int(st, 11) : -1;
 		r->testing = col_dup(s, st, 12);
-		r->all = dom == NULL || name_below(nn(r->domain), dom);
+		r->all = dom == NULL || domain_at_or_below(nn(r->domain), dom);
 	}
 	s->ops->finalize(st);
 	if (rc == STORE_ERR) {

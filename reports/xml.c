@@ -748,19 +748,6 @@ dom_eq(const char *a, const char *b)
 	return n > 0 && n == dom_len(b) && ascii_strncaseeq(a, b, n);
 }
 
-/* dom_at_or_below - d is org or a subdomain of it (label boundary) */
-static bool
-dom_at_or_below(const char *d, const char *org)
-{
-	size_t dn = dom_len(d), on = dom_len(org);
-
-	if (on == 0 || dn < on)
-		return false;
-	if (dn == on)
-		return ascii_strncaseeq(d, org, on);
-	return d[dn - on - 1] == '.' && ascii_strncaseeq(d + dn - on, org, on);
-}
-
 /* dkim_group - the RFC 9990 §3.1.3 priority group (0 = first) of one result */
 static int
 dkim_group(const struct report_dkim *d, const char *from, const char *org)
@@ -771,7 +758,7 @@ dkim_group(const struct report_dkim *d, const char *from, const char *org)
 		return 2;
 	if (from != NULL && dom_eq(d->domain, from))
 		return 0;
-	if (org != NULL && dom_at_or_below(d->domain, org))
+	if (org != NULL && domain_at_or_below(d->domain, org))
 		return 1;
 	return 2;
 }

@@ -12,6 +12,7 @@
 
 #include "rconf.h"
 #include "tap.h"
+#include "util.h"
 
 static char path[] = "/tmp/dmarc-milter-test-rconf.XXXXXX";
 
@@ -78,6 +79,15 @@ main(void)
 			tap_diag("got: %s", rc == NULL ? err : "(accepted)");
 		rconf_free(rc);
 	}
+
+	/* the name matching every domain owner's view relies on */
+	tap_ok(domain_at_or_below("example.com", "example.com"), "a domain is at or below itself");
+	tap_ok(domain_at_or_below("Mail.Example.COM.", "example.com"), "below, case and a trailing dot ignored");
+	tap_ok(domain_at_or_below("a.b.example.com", "example.com."), "two labels below");
+	tap_ok(!domain_at_or_below("notexample.com", "example.com"), "not across a label boundary");
+	tap_ok(!domain_at_or_below("com", "example.com"), "not above");
+	tap_ok(!domain_at_or_below("example.com", ""), "an empty domain covers nothing");
+	tap_ok(!domain_at_or_below("example.com", "."), "nor does the root written as \".\"");
 
 	rc = load("", err, sizeof(err));
 	tap_ok(rc != NULL, "empty file: defaults");
