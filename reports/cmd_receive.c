@@ -48,7 +48,7 @@ struct rcv_ctx {
 	bool		 quiet;
 	bool		 syslog;
 	time_t		 now;
-	unsigned long	 stored, duplicates, refused, problems;
+	unsigned long	 stored, duplicates, expired, refused, problems;
 	bool		 store_failed;
 };
 
@@ -81,16 +81,19 @@ on_report(void *arg, const char *origin, const char *xml, size_t len)
 	}
 	if (rc == 1)
 		c->stored++;
+	else if (rc == 2)
+		c->expired++;
 	else
 		c->duplicates++;
 	if (!c->quiet)
 		printf("%s: report %s from %s for %s, %zu records, %llu messages: %s\n", origin,
 		    rep->report_id, rep->org_name, rep->domain, rep->n_rows, messages,
-		    rc == 1 ? "stored" : "already received");
+		    rc == 1 ? "stored" : rc == 2 ? "older than the store keeps (expire), not stored" :
+		    "already received");
 	if (c->syslog)
 		syslog(LOG_MAIL | LOG_INFO, "%s: report %s from %s for %s, %zu records, %llu messages: %s",
 		    origin, rep->report_id, rep->org_name, rep->domain, rep->n_rows, messages,
-		    rc == 1 ? "stored" : "already received");
+		    rc == 1 ? "stored" : rc == 2 ? "expired" : "already received");
 	if (notes.skipped_records > 0)
 		log_warn("%s: report %s from %s: %u records skipped%s%s", origin, rep->report_id,
 		    rep->org_name, notes.skipped_records, notes.first_skipped[0] != '\0' ? ": " : "",
@@ -119,7 +122,7 @@ cmd_receive(const struct rconf *rc, struct store *st, int argc, char **argv)
 	};
 	struct rinput_cb cb;
 	struct rcv_ctx c;
-	char err[1024];
+	char err[1024], expired[64];
 	bool unreadable = false;
 	int ch, i;
 
@@ -157,12 +160,14 @@ cmd_receive(const struct rconf *rc, struct store *st, int argc, char **argv)
 		}
 	}
 	rinput_shutdown();
+	snprintf(expired, sizeof(expired), ", %lu older than the store keeps", c.expired);
 	if (c.syslog)
 		syslog(LOG_MAIL | LOG_INFO, "%lu reports stored, %lu already received, %lu refused, "
-		    "%lu other problems", c.stored, c.duplicates, c.refused, c.problems);
+		    "%lu other problems%s", c.stored, c.duplicates, c.refused, c.problems,
+		    c.expired > 0 ? expired : "");
 	if (!c.quiet || c.refused + c.problems > 0 || c.store_failed)
-		printf("%lu reports stored, %lu already received, %lu refused, %lu other problems\n",
-		    c.stored, c.duplicates, c.refused, c.problems);
+		printf("%lu reports stored, %lu already received, %lu refused, %lu other problems%s\n",
+		    c.stored, c.duplicates, c.refused, c.problems, c.expired > 0 ? expired : "");
 	if (c.store_failed)
 		return EX_TEMPFAIL;
 	return unreadable ? EX_NOINPUT : 0;

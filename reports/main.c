@@ -50,7 +50,7 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: dmarc-reports [-c config] [--db database] import HISTORY...\n"
 	    "       dmarc-reports [-c config] [--db database] send [--until TIME] [--dry-run --output DIR]\n"
-	    "       dmarc-reports [-c config] [--db database] expire --days N\n"
+	    "       dmarc-reports [-c config] [--db database] expire --days N [--received-days N]\n"
 	    "  for the owners of our domains:\n"
 	    "       dmarc-reports [-c config] [--db database] receive [--quiet] [--syslog] PATH...|-\n"
 	    "       dmarc-reports [-c config] [--db database] sources --domain D [PERIOD] [--format F] [--no-rdns]\n"
@@ -484,37 +484,64 @@ cmd_send(const struct rconf *rc, struct store *st, int argc, char **argv)
 	return rv != 0 || c.problems > 0 ? 1 : 0;
 }
 
-/* cmd_expire - drop what is older than N days */
+/* days_arg - a number of days from 1 to 36500, or -1 */
+static long
+days_arg(const char *opt, const char *v)
+{
+	char *end;
+	long days;
+
+	errno = 0;
+	days = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || days < 1 || days > 36500) {
+		fprintf(stderr, "dmarc-reports: %s %s: a number of days from 1 to 36500\n", opt, v);
+		return -1;
+	}
+	return days;
+}
+
+/*
+ * cmd_expire - drop what is older than N days: history records and our
+ * reports (--days), and the reports received about our own domains
+ * (--received-days, default the same; readiness needs ReadinessDays of
+ * them, and check-dns's "p=none for months" looks back 60 days).
+ */
 static int
 cmd_expire(struct store *st, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "days", required_argument, NULL, 'd' },
+		{ "received-days", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct store_expire_stats s;
-	long days = -1;
-	char err[1024], *end;
+	unsigned long long received = 0;
+	long days = -1, rdays = -1;
+	char err[1024];
+	time_t now = time(NULL);
 	int ch;
 
 	optind = 0;	/* glibc: 0 starts afresh (main used "+"), options may follow operands */
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (ch != 'd')
-			usage(EX_USAGE);
-		days = strtol(optarg, &end, 10);
-		if (*optarg == '\0' || *end != '\0' || days < 1 || days > 36500) {
-			fprintf(stderr, "dmarc-reports: --days %s: a number of days from 1 to 36500\n", optarg);
+		if (ch == 'd' && (days = days_arg("--days", optarg)) < 0)
 			return EX_USAGE;
-		}
+		else if (ch == 'r' && (rdays = days_arg("--received-days", optarg)) < 0)
+			return EX_USAGE;
+		else if (ch != 'd' && ch != 'r')
+			usage(EX_USAGE);
 	}
 	if (days < 0)
 		usage(EX_USAGE);
+	if (rdays < 0)
+		rdays = days;
 	memset(&s, 0, sizeof(s));
-	if (store_expire(st, time(NULL) - days * 86400, &s, err, sizeof(err)) != 0) {
+	if (store_expire(st, now - days * 86400, &s, err, sizeof(err)) != 0 ||
+	    store_rcv_expire(st, now - rdays * 86400, &received, err, sizeof(err)) != 0) {
 		fprintf(stderr, "dmarc-reports: expire: %s\n", err);
 		return 1;
 	}
-	printf("expired %llu records and %llu reports older than %ld days\n", s.messages, s.reports, days);
+	printf("expired %llu records and %llu reports older than %ld days, "
+	    "%llu received reports older than %ld days\n", s.messages, s.reports, days, received, rdays);
 	return 0;
 }
 

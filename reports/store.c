@@ -374,17 +374,14 @@ q_exec(struct store *s, long long *changes, const char *sql, const char *types, 
 	return rc;
 }
 
-/* q_int - the first column of the first row as an integer; 0 found, 1 no row/NULL, -1 error */
+/* q_vint - the first column of the first row as an integer; 0 found, 1 no row/NULL, -1 error */
 static int
-q_int(struct store *s, long long *out, const char *sql, const char *types, ...)
+q_vint(struct store *s, long long *out, const char *sql, const char *types, va_list ap)
 {
 	struct store_stmt *st;
-	va_list ap;
 	int rc, ret;
 
-	va_start(ap, types);
 	st = q_vprep(s, sql, types, ap);
-	va_end(ap);
 	if (st == NULL)
 		return -1;
 	rc = s->ops->step(st);
@@ -395,6 +392,31 @@ q_int(struct store *s, long long *out, const char *sql, const char *types, ...)
 		ret = rc == STORE_ERR ? -1 : 1;
 	s->ops->finalize(st);
 	return ret;
+}
+
+static int
+q_int(struct store *s, long long *out, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = q_vint(s, out, sql, types, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* store_q_int - q_int for store_rcv.c */
+int
+store_q_int(struct store *s, long long *out, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = q_vint(s, out, sql, types, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* dup_col - a column as an allocated string, NULL for SQL NULL */

@@ -146,10 +146,22 @@ int	store_expire(struct store *, time_t older_than, struct store_expire_stats *,
  * origin (may be NULL) says where it came from (file, message), received
  * when it was taken in.  org_name and report_id are required; any other
  * field may be NULL.  The report and all its records are one transaction.
- * Returns 1 when stored, 0 when the store already had it, -1 with err.
+ * Returns 1 when stored, 0 when the store already had it, 2 when its
+ * date range ended before the received reports' expiry horizon
+ * (store_rcv_expire: not stored, so that a mailbox read again cannot
+ * bring expired reports back), -1 with err.
  */
 int	store_rcv_add(struct store *, const struct report *, const char *origin,
 	    time_t received, char *err, size_t errlen);
+
+/*
+ * store_rcv_expire - forget the received reports whose date range ended
+ * before older_than, with their records, and the reverse DNS answers
+ * looked up before it; raise the expiry horizon to older_than.  *reports
+ * (may be NULL) gets the number of reports deleted.
+ */
+int	store_rcv_expire(struct store *, time_t older_than, unsigned long long *reports,
+	    char *err, size_t errlen);
 
 /*
  * One record of a received report, with its report's metadata and the
@@ -315,6 +327,8 @@ struct store {
 int	store_fail(struct store *, char *err, size_t errlen, const char *what);
 struct store_stmt *store_q_prep(struct store *, const char *sql, const char *types, ...);
 int	store_q_exec(struct store *, long long *changes, const char *sql, const char *types, ...);
+/* store_q_int - the first column of the first row: 0 found, 1 no row or NULL, -1 error */
+int	store_q_int(struct store *, long long *out, const char *sql, const char *types, ...);
 void	store_backoff(unsigned attempt);
 
 /* store_set_error - remember the backend's last error message */

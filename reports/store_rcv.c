@@ -349,6 +349,7 @@ store_rcv_add(struct store *s, const struct report *rep, const char *origin, tim
     char *err, size_t errlen)
 {
 	char key[65], *domain, *what;
+	long long horizon;
 	unsigned attempt;
 	int rc = -1;
 
@@ -361,6 +362,12 @@ store_rcv_add(struct store *s, const struct report *rep, const char *origin, tim
 		err_set(err, errlen, "report %s: records missing", rep->report_id);
 		return -1;
 	}
+	/* a report of an expired period stays out (store_rcv_expire) */
+	if ((rc = store_q_int(s, &horizon, "SELECT CAST(value AS BIGINT) FROM meta"
+	    " WHERE key = 'rcv_expired_before'", "")) < 0)
+		return store_fail(s, err, errlen, "expiry horizon of received reports");
+	if (rc == 0 && (long long)rep->end < horizon)
+		return 2;
 	rcv_key(rep->org_name, rep->report_id, key);
 	domain = rcv_name(rep->domain);
 	for (attempt = 0; attempt <= RCV_RETRIES; attempt++) {
@@ -376,6 +383,44 @@ store_rcv_add(struct store *s, const struct report *rep, const char *origin, tim
 	}
 	free(domain);
 	return rc;
+}
+
+/* store_rcv_expire - drop what ended before older_than, and keep it out */
+int
+store_rcv_expire(struct store *s, time_t older_than, unsigned long long *reports,
+    char *err, size_t errlen)
+{
+	const long long t = (long long)older_than;
+	long long n = 0, old = 0;
+	char *v;
+	int rc;
+
+	if (reports != NULL)
+		*reports = 0;
+	if (s->ops->begin(s) != 0)
+		return store_fail(s, err, errlen, "expire received reports");
+	rc = store_q_int(s, &old, "SELECT CAST(value AS BIGINT) FROM meta"
+	    " WHERE key = 'rcv_expired_before'", "");
+	v = xasprintf("%lld", t);
+	if (rc < 0 ||
+	    (rc == 0 && t > old && store_q_exec(s, NULL, "UPDATE meta SET value = ?"
+	    " WHERE key = 'rcv_expired_before'", "s", v) != 0) ||
+	    (rc == 1 && store_q_exec(s, NULL, "INSERT INTO meta (key, value)"
+	    " VALUES ('rcv_expired_before', ?)", "s", v) != 0) ||
+	    store_q_exec(s, NULL, "DELETE FROM rcv_records WHERE rkey IN"
+	    " (SELECT rkey FROM rcv_reports WHERE end_time < ?)", "i", t) != 0 ||
+	    store_q_exec(s, &n, "DELETE FROM rcv_reports WHERE end_time < ?", "i", t) != 0 ||
+	    store_q_exec(s, NULL, "DELETE FROM rdns WHERE looked_up < ?", "i", t) != 0 ||
+	    s->ops->commit(s) != 0) {
+		free(v);
+		rc = store_fail(s, err, errlen, "expire received reports");
+		s->ops->rollback(s);
+		return rc;
+	}
+	free(v);
+	if (reports != NULL)
+		*reports = (unsigned long long)n;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -46,6 +46,18 @@ like "$out" "2286 records, 2286 messages: already received" "the large report: e
 out=$("$R" -c "$RC" receive "$S/opendmarc/good.com!example.com!1337270400!1337356799.xml" 2>&1)
 like "$out" "from 126.com for example.com, 754 records, 183934 messages" "opendmarc's 754-record report, exact message count"
 
+## expire: received reports of old days go, and stay out when received again
+# --received-days from the clock so that the cut falls on 2024-03-01, between
+# the report of 25 January 2024 and the two of late March among the samples.
+rdays=$(( ($(date +%s) - 1709251200) / 86400 ))
+out=$("$R" -c "$RC" expire --days 3650 --received-days "$rdays" 2>&1)
+like "$out" ", 28 received reports older than $rdays days" "expire: the 28 received reports that ended before 2024-03-01"
+out=$("$R" -c "$RC" receive "$S/parsedmarc/veeam.com!example.com!1530133200!1530219600.xml" \
+	"$S/parsedmarc/protection.outlook.com!example.com!1711756800!1711843200.xml" 2>&1)
+like "$out" "veeam.com.*older than the store keeps \(expire\), not stored" "an expired report received again stays out"
+like "$out" "0 reports stored, 1 already received, 0 refused, 0 other problems, 1 older than the store keeps" \
+	"a report of March 2024 is still there"
+
 ## The same reports as one mbox and as a Maildir, into fresh stores
 MB="$T_DIR/rua.mbox"
 : > "$MB"

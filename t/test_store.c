@@ -1311,6 +1311,55 @@ rcv_big_suite(const char *db, const char *tag)
 	buf_free(&c.detail);
 }
 
+/* rcv_expire_suite - received reports and rDNS answers expire, and stay out (days before D0:
+ * the other suites share the database and keep theirs from D0 on) */
+static void
+rcv_expire_suite(const char *db, const char *tag)
+{
+	struct report r;
+	struct store *s;
+	unsigned long long n = 99;
+	char err[512], *name = NULL;
+
+	if ((s = store_open(db, err, sizeof(err))) == NULL) {
+		tap_ok(0, "%s rcv expire: store_open: %s", tag, err);
+		return;
+	}
+	rcv_report(&r, "exporg", "old", "exp.example", D0 - 100 * DAY);
+	tap_is_int(rcv_add(s, &r, NULL), 1, "%s rcv expire: an old report is stored", tag);
+	report_free(&r);
+	rcv_report(&r, "exporg", "new", "exp.example", D0 - 50 * DAY);
+	tap_is_int(rcv_add(s, &r, NULL), 1, "%s rcv expire: a newer one", tag);
+	report_free(&r);
+	tap_is_int(store_rdns_put(s, "192.0.2.1", "old.example", (time_t)(D0 - 100 * DAY), err, sizeof(err)), 0,
+	    "%s rcv expire: an old PTR answer", tag);
+	tap_is_int(store_rdns_put(s, "192.0.2.2", "new.example", (time_t)(D0 - 40 * DAY), err, sizeof(err)), 0,
+	    "%s rcv expire: a newer one", tag);
+	tap_is_int(store_rcv_expire(s, (time_t)(D0 - 80 * DAY), &n, err, sizeof(err)), 0,
+	    "%s rcv expire: expire what ended before day -80", tag);
+	tap_is_int(n, 1, "%s rcv expire: one report deleted", tag);
+	rcv_report(&r, "exporg", "old", "exp.example", D0 - 100 * DAY);
+	tap_is_int(rcv_add(s, &r, NULL), 2, "%s rcv expire: the old report received again stays out (2)", tag);
+	report_free(&r);
+	rcv_report(&r, "exporg", "new", "exp.example", D0 - 50 * DAY);
+	tap_is_int(rcv_add(s, &r, NULL), 0, "%s rcv expire: the newer one is still there", tag);
+	report_free(&r);
+	tap_is_int(store_rdns_get(s, "192.0.2.1", 0, &name, err, sizeof(err)), 0,
+	    "%s rcv expire: the old PTR answer is gone", tag);
+	free(name);
+	name = NULL;
+	tap_is_int(store_rdns_get(s, "192.0.2.2", 0, &name, err, sizeof(err)), 1,
+	    "%s rcv expire: the newer one stays", tag);
+	free(name);
+	tap_is_int(store_rcv_expire(s, (time_t)(D0 - 90 * DAY), &n, err, sizeof(err)), 0,
+	    "%s rcv expire: an earlier horizon", tag);
+	tap_is_int(n, 0, "%s rcv expire: deletes nothing", tag);
+	rcv_report(&r, "exporg", "day-90", "exp.example", D0 - 90 * DAY);
+	tap_is_int(rcv_add(s, &r, NULL), 2, "%s rcv expire: and does not lower the horizon", tag);
+	report_free(&r);
+	store_close(s);
+}
+
 #define RCV_CONC_PROCS	4
 #define RCV_CONC_REPORTS 8
 #define RCV_CONC_RECORDS 3000
@@ -1562,6 +1611,7 @@ main(void)
 	db = path_in("rcv.db");
 	rcv_suite(db, "sqlite");
 	rcv_big_suite(db, "sqlite");
+	rcv_expire_suite(db, "sqlite");
 	free(db);
 	db = path_in("rcvconc.db");
 	rcv_conc_suite(db, "sqlite");
@@ -1591,6 +1641,7 @@ main(void)
 		if ((uri = pg_schema_uri(pg, core_schema)) != NULL) {
 			rcv_suite(uri, "pg");
 			rcv_big_suite(uri, "pg");
+			rcv_expire_suite(uri, "pg");
 			free(uri);
 			pg_drop(pg, core_schema);
 		} else
