@@ -8,7 +8,8 @@
 #   -r		regression mode: no fuzzing; every harness runs once over its
 #		seed corpus and fuzz/regress/<name>/ (quick, deterministic)
 #   -b		build only
-#   harness	from, record, ar, history, config, message, rxml (default: all)
+#   harness	from, record, ar, history, config, message, rxml, rinput
+#		(default: all)
 #
 # Environment: srcdir (the source tree, default: this script's parent),
 # builddir (the configured build tree with autoconf.h and Makefile, default
@@ -25,7 +26,7 @@
 
 set -u
 
-ALL="from record ar history config message rxml"
+ALL="from record ar history config message rxml rinput"
 seconds=${FUZZ_SECONDS:-60}
 jobs=1
 mode=fuzz
@@ -80,13 +81,15 @@ if [ -z "${FUZZ_CPPFLAGS+set}" ] || [ -z "${FUZZ_LIBS+set}" ]; then
 fi
 if [ -z "${FUZZ_CPPFLAGS+set}" ]; then
 	FUZZ_CPPFLAGS=
-	for v in OPENDKIM_CFLAGS LDNS_CFLAGS LIBPSL_CFLAGS LIBIDN2_CFLAGS JANSSON_CFLAGS LIBSSL_CFLAGS OPENSSL_CFLAGS LIBXML2_CFLAGS; do
+	for v in OPENDKIM_CFLAGS LDNS_CFLAGS LIBPSL_CFLAGS LIBIDN2_CFLAGS JANSSON_CFLAGS LIBSSL_CFLAGS OPENSSL_CFLAGS LIBXML2_CFLAGS \
+	    ZLIB_CFLAGS GMIME_CFLAGS LIBZIP_CFLAGS; do
 		FUZZ_CPPFLAGS="$FUZZ_CPPFLAGS $(makevar $v)"
 	done
 fi
 if [ -z "${FUZZ_LIBS+set}" ]; then
 	FUZZ_LIBS=
-	for v in OPENDKIM_LIBS SPF2_LIBS LDNS_LIBS LIBPSL_LIBS LIBIDN2_LIBS JANSSON_LIBS LIBSSL_LIBS OPENSSL_LIBS LIBXML2_LIBS; do
+	for v in OPENDKIM_LIBS SPF2_LIBS LDNS_LIBS LIBPSL_LIBS LIBIDN2_LIBS JANSSON_LIBS LIBSSL_LIBS OPENSSL_LIBS LIBXML2_LIBS \
+	    ZLIB_LIBS GMIME_LIBS LIBZIP_LIBS; do
 		FUZZ_LIBS="$FUZZ_LIBS $(makevar $v)"
 	done
 fi
@@ -108,11 +111,11 @@ build() {
 		printf '%s\n' "$flags" >"$stamp"
 	fi
 	newest_h=$(ls -t "$srcdir"/milter/*.h "$srcdir"/reports/rconf.h "$srcdir"/reports/report.h \
-	    "$srcdir"/reports/rxml.h \
+	    "$srcdir"/reports/rxml.h "$srcdir"/reports/rinput.h \
 	    "$builddir/autoconf.h" | head -n 1)
 	todo=
 	for src in "$srcdir"/milter/*.c "$srcdir"/reports/rconf.c "$srcdir"/reports/report.c \
-	    "$srcdir"/reports/rxml.c; do
+	    "$srcdir"/reports/rxml.c "$srcdir"/reports/rinput.c; do
 		case ${src##*/} in main.c|milter.c) continue ;; esac
 		o=$obj/$(basename "$src" .c).o
 		if [ ! -f "$o" ] || [ "$src" -nt "$o" ] || [ "$newest_h" -nt "$o" ]; then
