@@ -394,19 +394,7 @@ q_vint(struct store *s, long long *out, const char *sql, const char *types, va_l
 	return ret;
 }
 
-static int
-q_int(struct store *s, long long *out, const char *sql, const char *types, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, types);
-	rc = q_vint(s, out, sql, types, ap);
-	va_end(ap);
-	return rc;
-}
-
-/* store_q_int - q_int for store_rcv.c */
+/* store_q_int - the first column of the first row: 0 found, 1 no row or NULL, -1 error */
 int
 store_q_int(struct store *s, long long *out, const char *sql, const char *types, ...)
 {
@@ -501,7 +489,7 @@ store_migrate(struct store *s, char *err, size_t errlen)
 	if (s->ops->lock_schema(s) != 0 ||
 	    s->ops->exec(s, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)") != 0)
 		goto bad;
-	rc = q_int(s, &v, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema_version'", "");
+	rc = store_q_int(s, &v, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema_version'", "");
 	if (rc < 0)
 		goto bad;
 	if (rc > 0)
@@ -620,7 +608,7 @@ store_expired_before(struct store *s, long long *out, char *err, size_t errlen)
 {
 	int rc;
 
-	rc = q_int(s, out, "SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'expired_before'", "");
+	rc = store_q_int(s, out, "SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'expired_before'", "");
 	if (rc < 0)
 		return fail(s, err, errlen, "expiry horizon");
 	if (rc > 0)
@@ -723,7 +711,7 @@ batch_once(struct store *s, struct store_message *msgs, size_t n, struct period 
 	for (i = 0; i < np; i++) {
 		if (q_exec(s, NULL, sql_insert_period, "si", per[i].domain, per[i].day) != 0)
 			goto bad;
-		rc = q_int(s, &one, sql_period_reported, "si", per[i].domain, per[i].day);
+		rc = store_q_int(s, &one, sql_period_reported, "si", per[i].domain, per[i].day);
 		if (rc < 0)
 			goto bad;
 		per[i].reported = rc == 0;
@@ -1611,7 +1599,7 @@ store_report_mark(struct store *s, const char *report_id, const char *destinatio
 
 	if (report_id == NULL || destination == NULL || *destination == '\0')
 		return say(err, errlen, "report id and destination are required");
-	rc = q_int(s, &one, "SELECT 1 FROM reports WHERE report_id = ?", "s", report_id);
+	rc = store_q_int(s, &one, "SELECT 1 FROM reports WHERE report_id = ?", "s", report_id);
 	if (rc < 0)
 		return fail(s, err, errlen, report_id);
 	if (rc > 0)
@@ -1708,7 +1696,7 @@ store_expire(struct store *s, time_t older_than, struct store_expire_stats *stat
 	}
 	/* messages a day at a time: bounded transactions */
 	for (;;) {
-		rc = q_int(s, &day, "SELECT MIN(day) FROM messages WHERE day < ?", "i", cutoff);
+		rc = store_q_int(s, &day, "SELECT MIN(day) FROM messages WHERE day < ?", "i", cutoff);
 		if (rc < 0)
 			return fail(s, err, errlen, "expire");
 		if (rc > 0)
